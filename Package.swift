@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "jobgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "jobgate", targets: ["jobgate"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Test only: parse and validate openapi/openapi.yaml.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0"),
+    ],
+    targets: [
+        // The only C boundary: Debian's libmicrohttpd (0.9.75), imported only by Gateway/Server.
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        // Pure values: QAPI job types, statuses, verbs and QEMU's two tables; a JSON value type.
+        .target(name: "JobModel"),
+        // QMP client over a UNIX socket and the QEMU engine host.
+        .target(
+            name: "QMP",
+            dependencies: [
+                "JobModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Job records, verb gate, image-root confinement; drives QMP.
+        .target(
+            name: "Jobs",
+            dependencies: [
+                "JobModel", "QMP",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // HTTP: router, routes, RFC 9457 problems, and the libmicrohttpd server.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "JobModel", "Jobs", "QMP", "CMicroHTTPD",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "jobgate",
+            dependencies: [
+                "Gateway", "Jobs", "QMP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "JobModelTests", dependencies: ["JobModel"]),
+        .testTarget(name: "QMPTests", dependencies: ["QMP", "JobModel"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "QMP", "JobModel"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "Jobs", "QMP", "JobModel",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
+            ]
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["JobModel"]),
+    ]
+)

@@ -1,0 +1,204 @@
+import Foundation
+import JobModel
+import Logging
+
+/// A QMP client over a UNIX socket: greeting, `qmp_capabilities`, commands tagged with ids and matched to their
+/// replies, a timeout on every command, and events delivered in wire order.
+///
+/// One client lives as long as jobgate and survives reconnects: `signals` carries `.connected`, every event, and
+/// `.disconnected` across all connections, so its single listener (the job manager) sees one ordered history.
+///
+/// ```swift
+/// let client = QMPClient(logger: logger)
+/// let greeting = try await client.connect(socketPath: "/var/lib/jobgate/qmp.sock")
+/// let jobs = try await client.execute("query-jobs", arguments: nil)
+/// ```
+public actor QMPClient: QMPExecuting {
+    private enum State {
+        case disconnected
+        case connecting(QMPConnection, CheckedContinuation<QMPGreeting, any Error>?)
+        case ready(QMPConnection, QMPGreeting)
+    }
+
+    /// Every connection, event and disconnection, in order. Has exactly one consumer.
+    public nonisolated let signals: AsyncStream<QMPSignal>
+    private let signalContinuation: AsyncStream<QMPSignal>.Continuation
+    private let commandTimeout: Duration
+    private let logger: Logger
+
+    private var state = State.disconnected
+    private var nextID: Int64 = 1
+    private var pending: [Int64: (command: String, continuation: CheckedContinuation<JSONValue, any Error>)] = [:]
+    private var timeouts: [Int64: Task<Void, Never>] = [:]
+    private var disconnectWaiters: [CheckedContinuation<Void, Never>] = []
+
+    /// - Parameters:
+    ///   - commandTimeout: how long any command may take before it fails with `QMPError.timeout`.
+    ///   - logger: where protocol trouble is reported.
+    public init(commandTimeout: Duration = .seconds(30), logger: Logger) {
+        (signals, signalContinuation) = AsyncStream.makeStream(of: QMPSignal.self)
+        self.commandTimeout = commandTimeout
+        self.logger = logger
+    }
+
+    /// The greeting of the current connection, if one is ready.
+    public var greeting: QMPGreeting? {
+        if case .ready(_, let greeting) = state { return greeting }
+        return nil
+    }
+
+    /// Connects, reads the greeting and negotiates capabilities; then emits `.connected`.
+    /// - Parameter greetingTimeout: how long to wait for the greeting (an engine that has another client
+    ///   attached accepts the connection but sends nothing).
+    /// - Throws: `QMPError` if the socket cannot be reached, the greeting does not come, or negotiation fails.
+    public func connect(socketPath: String, greetingTimeout: Duration = .seconds(10)) async throws -> QMPGreeting {
+        guard case .disconnected = state else { throw QMPError.protocolViolation("already connected") }
+        let connection = try QMPConnection(path: socketPath)
+        state = .connecting(connection, nil)
+        connection.start()
+        Task { await self.pump(connection) }
+        let timer = Task {
+            try? await Task.sleep(for: greetingTimeout)
+            if !Task.isCancelled { self.failGreeting(of: connection, seconds: greetingTimeout) }
+        }
+        defer { timer.cancel() }
+        let greeting = try await withCheckedThrowingContinuation { continuation in
+            if case .connecting(let current, nil) = state, current === connection {
+                state = .connecting(connection, continuation)
+            } else {
+                continuation.resume(throwing: QMPError.disconnected)
+            }
+        }
+        state = .ready(connection, greeting)
+        do {
+            _ = try await execute("qmp_capabilities", arguments: nil)
+        } catch {
+            drop(connection, reason: "capabilities negotiation failed: \(error)")
+            throw error
+        }
+        signalContinuation.yield(.connected(greeting))
+        return greeting
+    }
+
+    /// Runs one command and returns its `return` value.
+    /// - Throws: `QMPError.command` with QEMU's class and text, `.timeout`, `.notConnected` or `.disconnected`.
+    public func execute(_ command: String, arguments: JSONValue? = nil) async throws -> JSONValue {
+        guard case .ready(let connection, _) = state else { throw QMPError.notConnected }
+        let id = nextID
+        nextID += 1
+        var message: [String: JSONValue] = ["execute": .string(command), "id": .int(id)]
+        if let arguments { message["arguments"] = arguments }
+        let timeout = commandTimeout
+        return try await withCheckedThrowingContinuation { continuation in
+            pending[id] = (command, continuation)
+            timeouts[id] = Task {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { self.expire(id) }
+            }
+            if !connection.send(.object(message)) {
+                finish(id, with: .failure(QMPError.disconnected))
+            }
+        }
+    }
+
+    /// Closes the current connection, if any; pending commands fail with `.disconnected`.
+    public func disconnect() {
+        switch state {
+        case .disconnected: return
+        case .connecting(let connection, _), .ready(let connection, _):
+            drop(connection, reason: "closed by jobgate")
+        }
+    }
+
+    /// Returns once no connection is open (at once if none is).
+    public func waitUntilDisconnected() async {
+        if case .disconnected = state { return }
+        await withCheckedContinuation { disconnectWaiters.append($0) }
+    }
+
+    /// Ends `signals`; call once, at shutdown.
+    public func finish() {
+        disconnect()
+        signalContinuation.finish()
+    }
+
+    // MARK: - Inbound
+
+    private func pump(_ connection: QMPConnection) async {
+        for await item in connection.messages {
+            switch item {
+            case .success(let message): receive(message, on: connection)
+            case .failure(let error): logger.warning("ignoring QMP line", metadata: ["error": "\(error)"])
+            }
+        }
+        drop(connection, reason: "the engine closed the QMP connection")
+    }
+
+    private func receive(_ message: QMPMessage, on connection: QMPConnection) {
+        switch message {
+        case .greeting(let greeting):
+            if case .connecting(let current, let waiter?) = state, current === connection {
+                state = .connecting(connection, nil)
+                waiter.resume(returning: greeting)
+            }
+        case .success(let id, let value):
+            if let id = id?.intValue { finish(id, with: .success(value)) }
+        case .failure(let id, let error):
+            if let id = id?.intValue {
+                finish(id, with: .failure(QMPError.command(error)))
+            } else {
+                logger.warning("QMP error without id", metadata: ["class": "\(error.errorClass)", "desc": "\(error.description)"])
+            }
+        case .event(let event):
+            signalContinuation.yield(.event(event))
+        }
+    }
+
+    private func finish(_ id: Int64, with result: Result<JSONValue, any Error>) {
+        timeouts.removeValue(forKey: id)?.cancel()
+        guard let entry = pending.removeValue(forKey: id) else { return }
+        entry.continuation.resume(with: result)
+    }
+
+    private func expire(_ id: Int64) {
+        guard let command = pending[id]?.command else { return }
+        logger.error("QMP command timed out", metadata: ["command": "\(command)"])
+        finish(id, with: .failure(QMPError.timeout(command: command, seconds: commandTimeout.seconds)))
+    }
+
+    private func failGreeting(of connection: QMPConnection, seconds: Duration) {
+        guard case .connecting(let current, _) = state, current === connection else { return }
+        drop(connection, reason: "no QMP greeting within \(seconds.seconds) s (is another client attached?)")
+    }
+
+    /// Tears down `connection` if it is the current one: fails every waiter and emits `.disconnected` once.
+    private func drop(_ connection: QMPConnection, reason: String) {
+        connection.close()
+        let wasReady: Bool
+        switch state {
+        case .disconnected:
+            return
+        case .connecting(let current, let waiter):
+            guard current === connection else { return }
+            waiter?.resume(throwing: QMPError.connectFailed(path: "", reason: reason))
+            wasReady = false
+        case .ready(let current, _):
+            guard current === connection else { return }
+            wasReady = true
+        }
+        state = .disconnected
+        for id in pending.keys.sorted() { finish(id, with: .failure(QMPError.disconnected)) }
+        if wasReady { signalContinuation.yield(.disconnected(reason: reason)) }
+        let waiters = disconnectWaiters
+        disconnectWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}

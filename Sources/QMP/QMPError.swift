@@ -1,0 +1,28 @@
+/// Everything that can go wrong talking QMP.
+public enum QMPError: Error, Sendable, Equatable {
+    /// No engine is connected right now (starting, restarting, or gone).
+    case notConnected
+    /// The socket could not be reached: `path`, and the system's reason.
+    case connectFailed(path: String, reason: String)
+    /// The connection closed while the command was waiting for its answer.
+    case disconnected
+    /// The engine did not answer `command` within `seconds`.
+    case timeout(command: String, seconds: Double)
+    /// The engine sent something that is not QMP.
+    case protocolViolation(String)
+    /// QEMU refused the command: its `class` and `desc`, verbatim.
+    case command(QMPRemoteError)
+}
+
+extension QMPError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .notConnected: "the QEMU engine is not connected"
+        case .connectFailed(let path, let reason): "cannot connect to QMP socket \(path): \(reason)"
+        case .disconnected: "the QEMU engine closed the QMP connection"
+        case .timeout(let command, let seconds): "the QEMU engine did not answer '\(command)' within \(seconds) s"
+        case .protocolViolation(let what): "QMP protocol violation: \(what)"
+        case .command(let error): "\(error.errorClass): \(error.description)"
+        }
+    }
+}
