@@ -168,11 +168,12 @@ public actor QMPClient: QMPExecuting {
 
     private func failGreeting(of connection: QMPConnection, seconds: Duration) {
         guard case .connecting(let current, _) = state, current === connection else { return }
-        drop(connection, reason: "no QMP greeting within \(seconds.seconds) s (is another client attached?)")
+        let error = QMPError.noGreeting(seconds: seconds.seconds)
+        drop(connection, reason: error.description, failing: error)
     }
 
     /// Tears down `connection` if it is the current one: fails every waiter and emits `.disconnected` once.
-    private func drop(_ connection: QMPConnection, reason: String) {
+    private func drop(_ connection: QMPConnection, reason: String, failing error: QMPError = .disconnected) {
         connection.close()
         let wasReady: Bool
         switch state {
@@ -180,7 +181,7 @@ public actor QMPClient: QMPExecuting {
             return
         case .connecting(let current, let waiter):
             guard current === connection else { return }
-            waiter?.resume(throwing: QMPError.connectFailed(path: "", reason: reason))
+            waiter?.resume(throwing: error)
             wasReady = false
         case .ready(let current, _):
             guard current === connection else { return }

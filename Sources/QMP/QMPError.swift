@@ -4,6 +4,9 @@ public enum QMPError: Error, Sendable, Equatable {
     case notConnected
     /// The socket could not be reached: `path`, and the system's reason.
     case connectFailed(path: String, reason: String)
+    /// The socket accepted the connection but no greeting came within `seconds` (another client is attached,
+    /// or the engine hangs).
+    case noGreeting(seconds: Double)
     /// The connection closed while the command was waiting for its answer.
     case disconnected
     /// The engine did not answer `command` within `seconds`.
@@ -19,6 +22,7 @@ extension QMPError: CustomStringConvertible {
         switch self {
         case .notConnected: "the QEMU engine is not connected"
         case .connectFailed(let path, let reason): "cannot connect to QMP socket \(path): \(reason)"
+        case .noGreeting(let seconds): "no QMP greeting within \(seconds) s (another client attached, or the engine hangs)"
         case .disconnected: "the QEMU engine closed the QMP connection"
         case .timeout(let command, let seconds): "the QEMU engine did not answer '\(command)' within \(seconds) s"
         case .protocolViolation(let what): "QMP protocol violation: \(what)"

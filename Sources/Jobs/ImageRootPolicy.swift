@@ -1,0 +1,151 @@
+import Foundation
+import JobModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps every file QEMU opens on a client's behalf inside the image roots, and every block driver on the
+/// allow-list.
+///
+/// Applies to a `blockdev-add` body at any depth: each `filename` (and blkdebug's `config`) must resolve, symlinks
+/// followed, inside an image root; relative names resolve against the first root and are rewritten to the
+/// resolved absolute path; `json:` pseudo-filenames and protocol prefixes are refused. qcow2 images opened
+/// without an explicit `backing`/`data-file` are inspected, because QEMU would open the files their headers name.
+public struct ImageRootPolicy: Sendable {
+    /// The roots, as real paths (symlinks resolved), in the order given.
+    public let roots: [String]
+    public let allowedDrivers: Set<String>
+
+    /// The safe default allow-list: plain files, qcow2, raw, and null-co (reads zeros, writes nothing; for tests).
+    public static let defaultDrivers: Set<String> = ["file", "qcow2", "raw", "null-co"]
+
+    /// - Parameter roots: existing directories; resolved to real paths here.
+    /// - Throws: `JobError.invalidBody` if a root does not exist.
+    public init(roots: [String], allowedDrivers: Set<String> = defaultDrivers) throws {
+        self.roots = try roots.map { root in
+            guard let real = Self.realPath(root) else { throw JobError.invalidBody("image root \(root) does not exist") }
+            return real
+        }
+        self.allowedDrivers = allowedDrivers
+    }
+
+    /// A qcow2 image whose header QEMU will follow: by file path, or by the node that holds it.
+    public enum ImageToInspect: Sendable, Equatable {
+        case file(String, backing: Bool, dataFile: Bool)
+        case node(String, backing: Bool, dataFile: Bool)
+    }
+
+    /// Checks and rewrites `blockdev-add` arguments.
+    /// - Returns: the arguments with every file name made absolute and real, and the qcow2 images to inspect.
+    /// - Throws: `JobError.pathOutsideImageRoots`, `.driverNotAllowed`, `.invalidField`.
+    public func confine(_ arguments: JSONValue) throws -> (JSONValue, [ImageToInspect]) {
+        var inspections: [ImageToInspect] = []
+        let result = try walk(arguments, path: "", inspections: &inspections)
+        return (result, inspections)
+    }
+
+    private func walk(_ value: JSONValue, path: String, inspections: inout [ImageToInspect]) throws -> JSONValue {
+        switch value {
+        case .string(let text) where text.hasPrefix("json:"):
+            throw JobError.pathOutsideImageRoots(field: path, path: text)
+        case .array(let elements):
+            return .array(try elements.enumerated().map { try walk($1, path: "\(path)[\($0)]", inspections: &inspections) })
+        case .object(var members):
+            let driver = members["driver"]?.stringValue
+            if let driverValue = members["driver"] {
+                guard let driver = driverValue.stringValue else {
+                    throw JobError.invalidField(field: path + "driver", detail: "'\(path)driver' must be a string")
+                }
+                guard allowedDrivers.contains(driver) else {
+                    throw JobError.driverNotAllowed(field: path + "driver", driver: driver, allowed: allowedDrivers.sorted())
+                }
+            }
+            for (key, member) in members {
+                let field = path + key
+                if key == "filename" || (key == "config" && driver == "blkdebug") {
+                    guard let name = member.stringValue else {
+                        throw JobError.invalidField(field: field, detail: "'\(field)' must be a string")
+                    }
+                    members[key] = .string(try resolve(name, field: field))
+                } else {
+                    members[key] = try walk(member, path: field + ".", inspections: &inspections)
+                }
+            }
+            if driver == "qcow2" {
+                let backing = members["backing"] == nil
+                let dataFile = members["data-file"] == nil
+                if backing || dataFile {
+                    if let file = members["file"]?["filename"]?.stringValue {
+                        inspections.append(.file(file, backing: backing, dataFile: dataFile))
+                    } else if let node = members["file"]?.stringValue {
+                        inspections.append(.node(node, backing: backing, dataFile: dataFile))
+                    }
+                }
+            }
+            return .object(members)
+        default:
+            return value
+        }
+    }
+
+    /// Resolves `name` (relative names against `base`, default the first root) to a real path inside a root.
+    /// - Throws: `JobError.pathOutsideImageRoots` naming `field`.
+    public func resolve(_ name: String, field: String, relativeTo base: String? = nil) throws -> String {
+        let refuse = JobError.pathOutsideImageRoots(field: field, path: name)
+        guard !name.isEmpty, !name.hasPrefix("json:"), !name.contains("\0") else { throw refuse }
+        // QEMU reads "proto:rest" (a colon before any slash) as a protocol, not a file.
+        if let colon = name.firstIndex(of: ":"), !name[..<colon].contains("/") { throw refuse }
+        let absolute = name.hasPrefix("/") ? name : (base ?? roots[0]) + "/" + name
+        let real: String
+        if let existing = Self.realPath(absolute) {
+            real = existing
+        } else {
+            let url = URL(fileURLWithPath: absolute)
+            let last = url.lastPathComponent
+            guard !last.isEmpty, last != ".", last != "..",
+                let parent = Self.realPath(url.deletingLastPathComponent().path)
+            else { throw refuse }
+            real = parent + "/" + last
+        }
+        guard roots.contains(where: { real == $0 || real.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+            throw refuse
+        }
+        return real
+    }
+
+    /// Follows the files a qcow2 image at `path` makes QEMU open by itself (backing chain, external data file)
+    /// and checks that each stays inside the roots, with a format QEMU will not have to guess.
+    /// - Throws: `JobError.pathOutsideImageRoots` with `field` naming what was followed.
+    public func inspectImage(at path: String, backing: Bool, dataFile: Bool, field: String) throws {
+        var current = path
+        var checkBacking = backing
+        var checkDataFile = dataFile
+        for depth in 0..<32 {
+            guard let header = QcowHeader.read(path: current) else { return }
+            let directory = URL(fileURLWithPath: current).deletingLastPathComponent().path
+            let label = depth == 0 ? field : "\(field) (backing chain of \(path))"
+            if checkDataFile, let data = header.dataFile {
+                _ = try resolve(data, field: label + " data file", relativeTo: directory)
+            }
+            guard checkBacking, let name = header.backingFile else { return }
+            let next = try resolve(name, field: label + " backing file", relativeTo: directory)
+            let isQcow = QcowHeader.read(path: next) != nil
+            guard isQcow || header.backingFormat.map(allowedDrivers.contains) == true else {
+                // Without a recorded format QEMU probes the file, and a probed format may open yet more files.
+                throw JobError.pathOutsideImageRoots(field: label + " backing format", path: name)
+            }
+            guard isQcow else { return }
+            current = next
+            checkBacking = true
+            checkDataFile = true
+        }
+        throw JobError.pathOutsideImageRoots(field: field + " backing chain deeper than 32", path: path)
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

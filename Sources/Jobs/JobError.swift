@@ -1,0 +1,36 @@
+import JobModel
+import QMP
+
+/// Why a job or node request was refused. The gateway turns each case into an RFC 9457 problem.
+public enum JobError: Error, Sendable, Equatable {
+    /// The body is not what the route takes (not JSON, not an object, ...).
+    case invalidBody(String)
+    /// One field of the body is missing, unknown or ill-typed; `field` is its path, e.g. `file.filename`.
+    case invalidField(field: String, detail: String)
+    /// No job with this id was ever seen.
+    case unknownJob(String)
+    /// QEMU's verb table forbids `verb` in `status` (jobgate checked before asking QEMU).
+    case verbNotAllowed(id: String, verb: JobVerb, status: JobStatus)
+    /// A verb that only block jobs have (`set-speed`, soft `cancel`, `change`) on a job of another type.
+    case notABlockJob(id: String, type: JobType?, verb: JobVerb)
+    /// The job type exists in QEMU but jobgate does not run it (yet).
+    case unsupportedJobType(String, supported: [JobType])
+    /// The connected QEMU lacks what the request needs (e.g. `change` before QEMU 8.2).
+    case unsupportedByEngine(feature: String, version: QEMUVersion?, since: QEMUVersion)
+    /// A file name outside every image root (after symlinks), or a `json:` pseudo-filename.
+    case pathOutsideImageRoots(field: String, path: String)
+    /// A block driver that is not on the allow-list.
+    case driverNotAllowed(field: String, driver: String, allowed: [String])
+    /// QEMU itself refused or could not be asked; `operation` says what jobgate was doing.
+    case engine(QMPError, operation: Operation)
+
+    /// What was being attempted when QEMU answered, which decides how a refusal reads over HTTP.
+    public enum Operation: Sendable, Equatable {
+        /// Creating a job or a node: a refusal means the request cannot be carried out as given.
+        case create
+        /// A verb on an existing job: a refusal means the job's state does not allow it.
+        case verb(JobVerb, id: String)
+        /// A read (`query-*`).
+        case query
+    }
+}

@@ -1,0 +1,62 @@
+import JobModel
+import QMP
+
+/// The block nodes jobs act on: `blockdev-add` under the image-root policy, and `query-named-block-nodes`.
+public struct NodeCatalog: Sendable {
+    private let engine: any QMPExecuting
+    public let policy: ImageRootPolicy
+
+    public init(engine: any QMPExecuting, policy: ImageRootPolicy) {
+        self.engine = engine
+        self.policy = policy
+    }
+
+    /// Adds a node from `blockdev-add` arguments (QAPI `BlockdevOptions`) and returns what QEMU reports of it.
+    /// - Throws: `JobError` (`.invalidField` without `node-name`/`driver`, the policy's refusals,
+    ///   `.engine(..., .create)` for QEMU's refusal).
+    public func add(_ arguments: JSONValue) async throws -> JSONValue {
+        guard let object = arguments.objectValue else { throw JobError.invalidBody("the body must be a JSON object") }
+        guard let name = object["node-name"]?.stringValue, !name.isEmpty else {
+            throw JobError.invalidField(field: "node-name", detail: "'node-name' is required and must be a string")
+        }
+        guard object["driver"] != nil else {
+            throw JobError.invalidField(field: "driver", detail: "'driver' is required")
+        }
+        let (confined, inspections) = try policy.confine(arguments)
+        for inspection in inspections {
+            switch inspection {
+            case .file(let path, let backing, let dataFile):
+                try policy.inspectImage(at: path, backing: backing, dataFile: dataFile, field: "file.filename")
+            case .node(let node, let backing, let dataFile):
+                guard let path = try await fileName(ofNode: node) else { continue }
+                try policy.inspectImage(at: path, backing: backing, dataFile: dataFile, field: "file (node '\(node)')")
+            }
+        }
+        do {
+            _ = try await engine.execute("blockdev-add", arguments: confined)
+        } catch let error as QMPError {
+            throw JobError.engine(error, operation: .create)
+        }
+        return try await node(named: name) ?? confined
+    }
+
+    /// Every named node, as `query-named-block-nodes` (flat) reports them.
+    public func list() async throws -> [JSONValue] {
+        do {
+            return try await engine.execute("query-named-block-nodes", arguments: ["flat": true]).arrayValue ?? []
+        } catch let error as QMPError {
+            throw JobError.engine(error, operation: .query)
+        }
+    }
+
+    private func node(named name: String) async throws -> JSONValue? {
+        try await list().first { $0["node-name"]?.stringValue == name }
+    }
+
+    /// The file behind a `file`-driver node; nil for other drivers (they name no file QEMU could follow).
+    private func fileName(ofNode name: String) async throws -> String? {
+        guard let node = try await node(named: name) else { return nil }
+        guard node["drv"]?.stringValue == "file" else { return nil }
+        return node["file"]?.stringValue
+    }
+}

@@ -1,0 +1,95 @@
+import Logging
+import ServiceLifecycle
+
+/// Keeps jobgate connected to a QEMU engine for as long as it runs.
+///
+/// With an owned engine it first re-attaches to a live engine left by an earlier jobgate (socket and pid file in
+/// the data dir) and starts a new one only if none answers; with an external engine (`--qmp-socket`) it only
+/// connects, and never starts or stops anything. A lost connection is retried with backoff.
+public actor EngineSupervisor: Service {
+    /// Where the engine comes from.
+    public enum Mode: Sendable {
+        case owned(EngineHost, stopOnExit: Bool)
+        case external(socketPath: String)
+    }
+
+    private let mode: Mode
+    private let client: QMPClient
+    private let status: EngineStatus
+    private let logger: Logger
+    private var isShuttingDown = false
+
+    public init(mode: Mode, client: QMPClient, status: EngineStatus, logger: Logger) {
+        self.mode = mode
+        self.client = client
+        self.status = status
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await superviseUntilShutdown()
+        } onGracefulShutdown: {
+            Task { await self.beginShutdown() }
+        }
+        await client.finish()
+        if case .owned(let host, stopOnExit: true) = mode {
+            await host.stop()
+        }
+    }
+
+    private func beginShutdown() async {
+        isShuttingDown = true
+        await client.disconnect()
+    }
+
+    private func superviseUntilShutdown() async {
+        var backoff = Duration.milliseconds(200)
+        while !isShuttingDown && !Task.isCancelled {
+            do {
+                let greeting = try await connectOnce()
+                if isShuttingDown {
+                    await client.disconnect()
+                    break
+                }
+                status.markConnected(greeting)
+                logger.info(
+                    "QEMU engine connected",
+                    metadata: ["version": "\(greeting.version)", "package": "\(greeting.package)"])
+                backoff = .milliseconds(200)
+                await client.waitUntilDisconnected()
+                status.markDisconnected("the QMP connection was lost")
+                if !isShuttingDown { logger.warning("QEMU engine connection lost; reconnecting") }
+            } catch {
+                status.markDisconnected("\(error)")
+                logger.error("QEMU engine unavailable", metadata: ["error": "\(error)"])
+            }
+            if isShuttingDown { break }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    /// One attempt: attach to whatever answers on the socket, else (owned engines) start a fresh engine.
+    private func connectOnce() async throws -> QMPGreeting {
+        switch mode {
+        case .external(let socketPath):
+            return try await client.connect(socketPath: socketPath)
+        case .owned(let host, _):
+            do {
+                let greeting = try await client.connect(socketPath: host.socketPath)
+                logger.info(
+                    "attached to running QEMU engine",
+                    metadata: ["pid": "\(host.runningPID().map(String.init) ?? "unknown")"])
+                return greeting
+            } catch QMPError.connectFailed {
+                if let stale = host.runningPID() {
+                    logger.warning("engine process does not answer on its socket; replacing it", metadata: ["pid": "\(stale)"])
+                    await host.stop(grace: .seconds(2))
+                }
+                try await host.start()
+                return try await client.connect(socketPath: host.socketPath)
+            }
+        }
+    }
+}
