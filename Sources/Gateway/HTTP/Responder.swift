@@ -1,0 +1,65 @@
+import Foundation
+import JobModel
+import Logging
+
+/// Turns a request into a response: routing, and the one place where thrown errors become problem documents.
+///
+/// `handle` is called on a libmicrohttpd thread and never waits: immediate routes answer at once; deferred ones
+/// come back as work for a Swift task.
+public struct Responder: Sendable {
+    /// What to do with a request.
+    public enum Outcome: Sendable {
+        case ready(Response)
+        /// Run this off the libmicrohttpd threads; it never throws (errors are already rendered).
+        case deferred(@Sendable () async -> Response)
+    }
+
+    public let router: Router
+    private let logger: Logger
+
+    public init(router: Router, logger: Logger) {
+        self.router = router
+        self.logger = logger
+    }
+
+    /// Routes `request`. Called from a libmicrohttpd thread; must not block.
+    public func handle(_ request: Request) -> Outcome {
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            return .ready(Problem.routeNotFound(request.path).response(instance: request.path))
+        case .methodNotAllowed(let allowed):
+            return .ready(
+                Problem.methodNotAllowed(request.method, path: request.path, allowed: allowed)
+                    .response(instance: request.path))
+        case .found(let handler, let parameters):
+            var request = request
+            request.parameters = parameters
+            switch handler {
+            case .immediate(let body):
+                do {
+                    return .ready(try body(request))
+                } catch {
+                    return .ready(render(error, for: request))
+                }
+            case .deferred(let body):
+                return .deferred { [self, request] in
+                    do {
+                        return try await body(request)
+                    } catch {
+                        return render(error, for: request)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Renders any error as problem+json; errors that are not `ProblemConvertible` are logged and become 500.
+    public func render(_ error: any Error, for request: Request) -> Response {
+        if let convertible = error as? any ProblemConvertible {
+            return convertible.problem.response(instance: request.path)
+        }
+        logger.error(
+            "unhandled error", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
+        return Problem.internalError().response(instance: request.path)
+    }
+}

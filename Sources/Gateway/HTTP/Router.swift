@@ -1,0 +1,78 @@
+/// The route table: method + path pattern -> handler. Built once at start-up, read-only afterwards.
+///
+/// Patterns are literal segments and `:name` parameters (`/jobs/:id/:verb`). A handler is either *immediate*
+/// (answers from jobgate's own state; runs on the libmicrohttpd thread, so it must not block or wait) or
+/// *deferred* (may talk to QEMU; the connection is suspended and the handler runs as a Swift task).
+public struct Router: Sendable {
+    public typealias ImmediateHandler = @Sendable (Request) throws -> Response
+    public typealias DeferredHandler = @Sendable (Request) async throws -> Response
+
+    public enum Handler: Sendable {
+        case immediate(ImmediateHandler)
+        case deferred(DeferredHandler)
+    }
+
+    public struct Route: Sendable {
+        public var method: String
+        public var pattern: String
+        var segments: [Substring]
+        var handler: Handler
+    }
+
+    /// What `match` found.
+    public enum Match: Sendable {
+        case found(Handler, parameters: [String: String])
+        /// The path exists with other methods.
+        case methodNotAllowed(allowed: [String])
+        case notFound
+    }
+
+    public private(set) var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds a route answered from jobgate's own state, on the libmicrohttpd thread.
+    public mutating func immediate(_ method: String, _ pattern: String, _ handler: @escaping ImmediateHandler) {
+        add(method, pattern, .immediate(handler))
+    }
+
+    /// Adds a route whose handler may wait (QMP round trips); it runs off the libmicrohttpd threads.
+    public mutating func deferred(_ method: String, _ pattern: String, _ handler: @escaping DeferredHandler) {
+        add(method, pattern, .deferred(handler))
+    }
+
+    private mutating func add(_ method: String, _ pattern: String, _ handler: Handler) {
+        routes.append(Route(method: method, pattern: pattern, segments: Self.split(pattern), handler: handler))
+    }
+
+    /// Finds the handler for `method` and `path`.
+    public func match(method: String, path: String) -> Match {
+        let segments = Self.split(path)
+        var allowed: [String] = []
+        for route in routes {
+            guard let parameters = Self.bind(route.segments, to: segments) else { continue }
+            if route.method == method || (method == "HEAD" && route.method == "GET") {
+                return .found(route.handler, parameters: parameters)
+            }
+            allowed.append(route.method)
+        }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    private static func bind(_ pattern: [Substring], to segments: [Substring]) -> [String: String]? {
+        guard pattern.count == segments.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (expected, actual) in zip(pattern, segments) {
+            if expected.hasPrefix(":") {
+                parameters[String(expected.dropFirst())] = String(actual)
+            } else if expected != actual {
+                return nil
+            }
+        }
+        return parameters
+    }
+
+    private static func split(_ path: String) -> [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: true)
+    }
+}

@@ -1,0 +1,127 @@
+import JobModel
+import Jobs
+import QMP
+
+extension JobError: ProblemConvertible {
+    public var problem: Problem {
+        switch self {
+        case .invalidBody(let detail):
+            return Problem("invalid-body", title: "Invalid request body", status: 400, detail: detail)
+        case .invalidField(let field, let detail):
+            return Problem(
+                "invalid-field", title: "Invalid field in request body", status: 400, detail: detail,
+                extensions: ["field": .string(field)])
+        case .unknownJob(let id):
+            return Problem.unknownJob(id)
+        case .verbNotAllowed(let id, let verb, let status):
+            return Problem(
+                "verb-not-allowed", title: "Verb not allowed in the job's status", status: 409,
+                detail: verb.refusal(jobID: id, status: status),
+                extensions: [
+                    "job-id": .string(id), "job-status": .string(status.rawValue), "verb": .string(verb.rawValue),
+                    "allowed-verbs": .array(JobVerb.allowed(in: status).map { .string($0.rawValue) }),
+                ])
+        case .notABlockJob(let id, let type, let verb):
+            return Problem(
+                "not-a-block-job", title: "Verb only applies to block jobs", status: 422,
+                detail: "'\(verb.rawValue)' applies only to block jobs (backup, mirror, stream, commit); job '\(id)' is a \(type?.rawValue ?? "job of unknown type")",
+                extensions: ["job-id": .string(id), "verb": .string(verb.rawValue)])
+        case .unsupportedJobType(let type, let supported):
+            return Problem(
+                "unsupported-job-type", title: "Job type not supported", status: 422,
+                detail: "job type '\(type)' is not supported; supported: \(supported.map(\.rawValue).joined(separator: ", "))",
+                extensions: ["supported-types": .array(supported.map { .string($0.rawValue) })])
+        case .unsupportedByEngine(let feature, let version, let since):
+            let running = version.map { "QEMU \($0)" } ?? "the connected QEMU (version unknown)"
+            return Problem(
+                "unsupported-by-engine", title: "Not supported by this QEMU", status: 501,
+                detail: "\(feature) needs QEMU \(since.major).\(since.minor) or later; the engine is \(running)",
+                extensions: [
+                    "qemu-version": version.map { .string($0.description) } ?? .null,
+                    "required-version": .string("\(since.major).\(since.minor)"),
+                ])
+        case .pathOutsideImageRoots(let field, let path):
+            return Problem(
+                "path-outside-image-roots", title: "File outside the image roots", status: 403,
+                detail: "'\(field)' names '\(path)', which does not resolve inside an image root (symlinks followed; json: and protocol names are not allowed)",
+                extensions: ["field": .string(field), "path": .string(path)])
+        case .driverNotAllowed(let field, let driver, let allowed):
+            return Problem(
+                "driver-not-allowed", title: "Block driver not allowed", status: 403,
+                detail: "'\(field)' is '\(driver)', which is not on the driver allow-list (\(allowed.joined(separator: ", ")))",
+                extensions: ["field": .string(field), "driver": .string(driver), "allowed-drivers": .array(allowed.map { .string($0) })])
+        case .engine(let error, let operation):
+            return Problem.engine(error, operation: operation)
+        }
+    }
+}
+
+extension Problem {
+    static func unknownJob(_ id: String) -> Problem {
+        Problem(
+            "unknown-job", title: "No such job", status: 404, detail: "no job with id '\(id)' is known",
+            extensions: ["job-id": .string(id)])
+    }
+
+    /// A QMP failure as a problem; QEMU's `class` and `desc` are kept verbatim where QEMU refused.
+    static func engine(_ error: QMPError, operation: JobError.Operation) -> Problem {
+        switch error {
+        case .command(let refusal):
+            let members: [String: JSONValue] = ["class": .string(refusal.errorClass), "desc": .string(refusal.description)]
+            if refusal.errorClass == "CommandNotFound" {
+                return Problem(
+                    "unsupported-by-engine", title: "Not supported by this QEMU", status: 501,
+                    detail: refusal.description, extensions: members)
+            }
+            switch operation {
+            case .verb(_, let id) where refusal.errorClass == "DeviceNotActive" || refusal.description == "Job not found":
+                var problem = unknownJob(id)
+                problem.extensions.merge(members) { $1 }
+                return problem
+            case .verb:
+                return Problem(
+                    "engine-refused", title: "QEMU refused the command", status: 409, detail: refusal.description,
+                    extensions: members)
+            case .create:
+                return Problem(
+                    "engine-refused", title: "QEMU refused the command", status: 422, detail: refusal.description,
+                    extensions: members)
+            case .query:
+                return Problem(
+                    "engine-error", title: "QEMU failed a query", status: 502, detail: refusal.description,
+                    extensions: members)
+            }
+        case .timeout:
+            return Problem(
+                "engine-timeout", title: "QEMU did not answer in time", status: 504, detail: error.description)
+        case .notConnected, .disconnected, .connectFailed, .noGreeting:
+            return Problem(
+                "engine-unavailable", title: "QEMU engine unavailable", status: 503, detail: error.description,
+                headers: ["Retry-After": "2"])
+        case .protocolViolation:
+            return Problem("engine-error", title: "QEMU failed a query", status: 502, detail: error.description)
+        }
+    }
+
+    static func routeNotFound(_ path: String) -> Problem {
+        Problem("not-found", title: "No such resource", status: 404, detail: "nothing is served at '\(path)'")
+    }
+
+    static func methodNotAllowed(_ method: String, path: String, allowed: [String]) -> Problem {
+        Problem(
+            "method-not-allowed", title: "Method not allowed", status: 405,
+            detail: "\(method) is not allowed on '\(path)'; allowed: \(allowed.joined(separator: ", "))",
+            extensions: ["allowed-methods": .array(allowed.map { .string($0) })],
+            headers: ["Allow": allowed.joined(separator: ", ")])
+    }
+
+    static func bodyTooLarge(limit: Int) -> Problem {
+        Problem(
+            "body-too-large", title: "Request body too large", status: 413,
+            detail: "request bodies are limited to \(limit) bytes", extensions: ["limit": .int(Int64(limit))])
+    }
+
+    static func internalError() -> Problem {
+        Problem("internal", title: "Internal error", status: 500, detail: "jobgate failed to handle the request; see its log")
+    }
+}

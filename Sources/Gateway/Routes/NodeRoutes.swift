@@ -1,0 +1,22 @@
+import JobModel
+import Jobs
+
+/// `GET /nodes` and `POST /nodes`: the block nodes jobs act on.
+public struct NodeRoutes: Sendable {
+    let catalog: NodeCatalog
+
+    public init(catalog: NodeCatalog) {
+        self.catalog = catalog
+    }
+
+    public func register(in router: inout Router) {
+        router.deferred("GET", "/nodes") { [catalog] _ in
+            Response.json(["nodes": .array(try await catalog.list())] as JSONValue)
+        }
+        router.deferred("POST", "/nodes") { [catalog] request in
+            let node = try await catalog.add(.object(try request.jsonObject()))
+            let name = node["node-name"]?.stringValue ?? ""
+            return Response.json(node, status: 201, headers: [("Location", "/nodes/\(name)")])
+        }
+    }
+}

@@ -1,0 +1,152 @@
+internal import CMicroHTTPD
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A request whose answer a Swift task produces while its connection is suspended.
+struct DeferredRequest: Sendable {
+    let box: ConnectionBox
+    let work: @Sendable () async -> Response
+}
+
+/// What the libmicrohttpd callbacks reach through their `cls` pointer.
+final class ServerContext: Sendable {
+    let responder: Responder
+    let bodyLimit: Int
+    private let continuation: AsyncStream<DeferredRequest>.Continuation
+
+    init(responder: Responder, bodyLimit: Int, continuation: AsyncStream<DeferredRequest>.Continuation) {
+        self.responder = responder
+        self.bodyLimit = bodyLimit
+        self.continuation = continuation
+    }
+
+    /// Hands a deferred request to the server's task group. Called on a libmicrohttpd thread; never blocks.
+    /// After shutdown began, the request is answered 503 at once.
+    func submit(_ request: DeferredRequest) {
+        if case .terminated = continuation.yield(request) {
+            request.box.complete(
+                with: Problem(
+                    "shutting-down", title: "Shutting down", status: 503, detail: "jobgate is shutting down",
+                    headers: ["Retry-After": "2"]
+                ).response(instance: ""))
+        }
+    }
+
+    func finish() {
+        continuation.finish()
+    }
+}
+
+/// The HTTP server: libmicrohttpd with an epoll thread pool and suspend/resume, running deferred handlers as
+/// child tasks of `run()`.
+///
+/// Graceful shutdown: stop taking deferred work, let the running handlers finish (each ends by resuming its
+/// connection), then stop the daemon, so it never stops with a suspended connection (which aborts the process).
+public final class MicroHTTPDServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// An IPv4 or IPv6 literal.
+        public var host: String
+        /// 0 picks a free port; see `start()`'s result.
+        public var port: UInt16
+        public var threadPoolSize: Int
+        public var connectionLimit: Int = 1000
+        /// Request bodies larger than this are refused with 413.
+        public var bodyLimit: Int = 1 << 20
+        /// Idle keep-alive connections are closed after this many seconds.
+        public var connectionTimeoutSeconds: Int = 60
+
+        public init(host: String, port: UInt16, threadPoolSize: Int = ProcessInfo.processInfo.activeProcessorCount) {
+            self.host = host
+            self.port = port
+            self.threadPoolSize = max(1, threadPoolSize)
+        }
+    }
+
+    /// Safe because the pointer is only used under the mutex and by libmicrohttpd, which is thread-safe for it.
+    private struct DaemonHandle: @unchecked Sendable {
+        let raw: OpaquePointer
+    }
+
+    private let configuration: Configuration
+    private let logger: Logger
+    private let context: ServerContext
+    private let requests: AsyncStream<DeferredRequest>
+    private let daemon = Mutex<DaemonHandle?>(nil)
+
+    public init(configuration: Configuration, responder: Responder, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        let (stream, continuation) = AsyncStream.makeStream(of: DeferredRequest.self)
+        self.requests = stream
+        self.context = ServerContext(responder: responder, bodyLimit: configuration.bodyLimit, continuation: continuation)
+    }
+
+    /// Binds and starts serving; deferred requests wait until `run()` consumes them.
+    /// - Returns: the port bound (useful with port 0).
+    /// - Throws: `ServerError.startFailed` if the address does not parse or the port is taken.
+    @discardableResult
+    public func start() throws -> UInt16 {
+        try daemon.withLock { handle in
+            if let handle { return cmhd_bound_port(handle.raw) }
+            let flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+            // Safe because the context is retained here and released once, after MHD_stop_daemon.
+            let cls = Unmanaged.passRetained(context).toOpaque()
+            guard
+                let raw = cmhd_start_daemon(
+                    flags, configuration.host, configuration.port, cmhdAccessHandler, cls, cmhdRequestCompleted, nil,
+                    UInt32(configuration.threadPoolSize), UInt32(configuration.connectionLimit),
+                    UInt32(configuration.connectionTimeoutSeconds))
+            else {
+                Unmanaged<ServerContext>.fromOpaque(cls).release()
+                throw ServerError.startFailed(host: configuration.host, port: configuration.port)
+            }
+            handle = DaemonHandle(raw: raw)
+            return cmhd_bound_port(raw)
+        }
+    }
+
+    /// Serves until graceful shutdown (or cancellation), then drains and stops the daemon.
+    public func run() async throws {
+        try start()
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withDiscardingTaskGroup { group in
+                    for await request in requests {
+                        group.addTask {
+                            request.box.complete(with: await request.work())
+                        }
+                    }
+                }
+            } onCancel: {
+                self.context.finish()
+            }
+        } onGracefulShutdown: {
+            self.context.finish()
+        }
+        stop()
+    }
+
+    /// Stops the daemon. Every deferred request has been answered by now; the short pause lets libmicrohttpd
+    /// process the last resumes before it is stopped.
+    private func stop() {
+        guard let handle = daemon.withLock({ $0.take() }) else { return }
+        usleep(100_000)
+        MHD_stop_daemon(handle.raw)
+        Unmanaged.passUnretained(context).release()
+        logger.info("HTTP server stopped")
+    }
+}
+
+/// Why the HTTP server could not start.
+public enum ServerError: Error, CustomStringConvertible {
+    case startFailed(host: String, port: UInt16)
+
+    public var description: String {
+        switch self {
+        case .startFailed(let host, let port):
+            "cannot listen on \(host):\(port) (address in use, or not an IP address literal)"
+        }
+    }
+}

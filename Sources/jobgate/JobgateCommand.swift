@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Jobs
+import Logging
+import QMP
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `jobgate`: the HTTP/REST gateway in front of QEMU's job engine.
+@main
+struct JobgateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobgate",
+        abstract: "HTTP/REST gateway for QEMU's storage jobs.",
+        discussion: """
+            By default jobgate starts its own QEMU job host (qemu-system-<arch> -machine none) with its QMP socket \
+            in the data directory, or re-attaches to the one an earlier run left behind.
+            """)
+
+    @Option(help: "Address to listen on, HOST:PORT (IPv4 or [IPv6] literal, or localhost).")
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: "Directory for the QMP socket, the engine's pid file and log, and the default image root.")
+    var dataDir = "./data"
+
+    @Option(help: "Directory QEMU may open images in (repeatable; default <data-dir>/images). Relative file names resolve against the first.")
+    var imageRoot: [String] = []
+
+    @Option(help: "QEMU program hosting the jobs: system (qemu-system-<arch> -machine none) or qsd (qemu-storage-daemon).")
+    var engine: EngineHost.Kind = .system
+
+    @Option(help: "Path of the engine binary (default: found in PATH).")
+    var engineBinary: String?
+
+    @Option(help: "Attach to this existing QMP socket instead of running an engine; jobgate never starts or stops it.")
+    var qmpSocket: String?
+
+    @Option(help: "Seconds a QMP command may take before the request fails with 504.")
+    var qmpTimeout: Double = 30
+
+    @Option(help: "Largest accepted request body in bytes (413 beyond).")
+    var bodyLimit = 1 << 20
+
+    @Option(help: "HTTP worker threads (default: number of cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Stop the engine when jobgate exits (default: leave it running so jobs continue).")
+    var stopEngineOnExit = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        _ = try ListenAddress(listen)
+        guard qmpTimeout > 0 else { throw ValidationError("--qmp-timeout must be positive") }
+        guard bodyLimit > 0 else { throw ValidationError("--body-limit must be positive") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "jobgate")
+        let address = try ListenAddress(listen)
+        let dataDirectory = try Self.makeDirectory(dataDir)
+        let roots = try (imageRoot.isEmpty ? [dataDirectory + "/images"] : imageRoot).map(Self.makeDirectory)
+
+        let status = EngineStatus()
+        let client = QMPClient(commandTimeout: .milliseconds(Int(qmpTimeout * 1000)), logger: logger)
+        let mode: EngineSupervisor.Mode =
+            if let qmpSocket {
+                .external(socketPath: qmpSocket)
+            } else {
+                .owned(
+                    EngineHost(kind: engine, binary: engineBinary, dataDirectory: dataDirectory, logger: logger),
+                    stopOnExit: stopEngineOnExit)
+            }
+        let supervisor = EngineSupervisor(mode: mode, client: client, status: status, logger: logger)
+        let manager = JobManager(engine: client, status: status, logger: logger)
+        let catalog = NodeCatalog(engine: client, policy: try ImageRootPolicy(roots: roots))
+
+        var router = Router()
+        HealthRoutes(engine: status).register(in: &router)
+        JobRoutes(manager: manager).register(in: &router)
+        NodeRoutes(catalog: catalog).register(in: &router)
+
+        var serverConfiguration = MicroHTTPDServer.Configuration(host: address.host, port: address.port, threadPoolSize: threads)
+        serverConfiguration.bodyLimit = bodyLimit
+        let server = MicroHTTPDServer(
+            configuration: serverConfiguration, responder: Responder(router: router, logger: logger), logger: logger)
+        let port = try server.start()
+        logger.info(
+            "jobgate listening on http://\(address.urlHost):\(port)",
+            metadata: ["data_dir": "\(dataDirectory)", "image_roots": "\(roots.joined(separator: ","))"])
+
+        // Graceful shutdown runs in reverse order: the server drains its requests first, then the supervisor
+        // closes QMP (which ends the manager's signal stream), then the manager finishes.
+        let group = ServiceGroup(
+            services: [JobManagerService(manager: manager, signals: client.signals), supervisor, server],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        try await group.run()
+    }
+
+    private static func makeDirectory(_ path: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+}
+
+extension EngineHost.Kind: ExpressibleByArgument {}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Runs the job manager's event loop as a service; it ends when the QMP signal stream ends.
+struct JobManagerService: Service {
+    let manager: JobManager
+    let signals: AsyncStream<QMPSignal>
+
+    func run() async throws {
+        await manager.run(signals: signals)
+    }
+}
