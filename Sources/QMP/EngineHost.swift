@@ -91,30 +91,8 @@ public struct EngineHost: Sendable {
     public func start() async throws {
         unlink(socketPath)
         unlink(pidFilePath)
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        guard let log = FileHandle(forWritingAtPath: logPath) else {
-            throw EngineHostError.startFailed(binary: binary, reason: "cannot write \(logPath)")
-        }
-        defer { try? log.close() }
-        log.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try resolvedBinary())
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
         logger.info("starting QEMU engine", metadata: ["binary": "\(binary)", "socket": "\(socketPath)"])
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: EngineHostError.startFailed(binary: binary, reason: "\(error)"))
-            }
-        }
+        let status = try await Spawn.run(try resolvedBinary(), arguments: arguments, logPath: logPath)
         guard status == 0 else {
             let words = (try? String(contentsOfFile: logPath, encoding: .utf8))?
                 .split(separator: "\n").suffix(3).joined(separator: " | ") ?? ""

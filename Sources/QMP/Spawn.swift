@@ -1,0 +1,42 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a program to completion with stdin from /dev/null and stdout/stderr appended to a log file.
+///
+/// Foundation's `Process` is not used: on Linux it notices exit through a descriptor the child inherits, and a
+/// daemonizing child (QEMU's `-daemonize`) hands that descriptor to the daemon, so the exit is never seen.
+/// Here `waitpid` runs on a thread of its own, off the cooperative pool. jobgate's own descriptors are all
+/// close-on-exec (libmicrohttpd's sockets, the QMP socket), so the daemon inherits none of them.
+enum Spawn {
+    /// - Returns: the program's exit status (128 + signal number if it was killed).
+    /// - Throws: `EngineHostError.startFailed` if the program cannot be started.
+    static func run(_ executable: String, arguments: [String], logPath: String) async throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard result == 0 else {
+            throw EngineHostError.startFailed(binary: executable, reason: String(cString: strerror(result)))
+        }
+        let child = pid
+        return await withCheckedContinuation { continuation in
+            let waiter = Thread {
+                var status: Int32 = 0
+                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+                let exited = status & 0x7f == 0
+                continuation.resume(returning: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+            }
+            waiter.name = "engine-spawn"
+            waiter.start()
+        }
+    }
+}
