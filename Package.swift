@@ -59,8 +59,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Shared by tests: a fake QMP server on a UNIX socket, and HTTP/process helpers.
+        .target(name: "TestSupport", dependencies: ["JobModel"], path: "Tests/TestSupport"),
         .testTarget(name: "JobModelTests", dependencies: ["JobModel"]),
-        .testTarget(name: "QMPTests", dependencies: ["QMP", "JobModel"]),
+        .testTarget(name: "QMPTests", dependencies: ["QMP", "JobModel", "TestSupport"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "QMP", "JobModel"]),
         .testTarget(
             name: "GatewayTests",
@@ -70,6 +72,6 @@ let package = Package(
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
-        .testTarget(name: "IntegrationTests", dependencies: ["JobModel"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JobModel", "TestSupport"]),
     ]
 )

@@ -40,6 +40,16 @@ public struct NodeCatalog: Sendable {
         return try await node(named: name) ?? confined
     }
 
+    /// Removes node `name` (`blockdev-del`); QEMU refuses while a job or another node uses it.
+    /// - Throws: `JobError.engine(..., .create)` with QEMU's refusal.
+    public func remove(_ name: String) async throws {
+        do {
+            _ = try await engine.execute("blockdev-del", arguments: ["node-name": .string(name)])
+        } catch let error as QMPError {
+            throw JobError.engine(error, operation: .create)
+        }
+    }
+
     /// Every named node, as `query-named-block-nodes` (flat) reports them.
     public func list() async throws -> [JSONValue] {
         do {

@@ -88,10 +88,7 @@ struct JobgateCommand: AsyncParsableCommand {
         let manager = JobManager(engine: client, status: status, logger: logger)
         let catalog = NodeCatalog(engine: client, policy: try ImageRootPolicy(roots: roots))
 
-        var router = Router()
-        HealthRoutes(engine: status).register(in: &router)
-        JobRoutes(manager: manager).register(in: &router)
-        NodeRoutes(catalog: catalog).register(in: &router)
+        let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: catalog)
 
         var serverConfiguration = MicroHTTPDServer.Configuration(host: address.host, port: address.port, threadPoolSize: threads)
         serverConfiguration.bodyLimit = bodyLimit

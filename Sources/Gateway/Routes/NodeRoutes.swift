@@ -1,7 +1,7 @@
 import JobModel
 import Jobs
 
-/// `GET /nodes` and `POST /nodes`: the block nodes jobs act on.
+/// `GET /nodes`, `POST /nodes` and `DELETE /nodes/{name}`: the block nodes jobs act on.
 public struct NodeRoutes: Sendable {
     let catalog: NodeCatalog
 
@@ -17,6 +17,10 @@ public struct NodeRoutes: Sendable {
             let node = try await catalog.add(.object(try request.jsonObject()))
             let name = node["node-name"]?.stringValue ?? ""
             return Response.json(node, status: 201, headers: [("Location", "/nodes/\(name)")])
+        }
+        router.deferred("DELETE", "/nodes/:name") { [catalog] request in
+            try await catalog.remove(request.parameters["name"]!)
+            return Response(status: 204)
         }
     }
 }
