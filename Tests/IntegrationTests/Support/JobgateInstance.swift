@@ -98,6 +98,22 @@ final class JobgateInstance: Sendable {
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 
+    /// Runs `body` with a started jobgate and always cleans up afterwards (jobgate, engine, data directory),
+    /// also when `body` throws.
+    static func with<T>(
+        arguments: [String] = ["--stop-engine-on-exit"], _ body: (JobgateInstance) async throws -> T
+    ) async throws -> T {
+        let gate = try await start(arguments: arguments)
+        do {
+            let result = try await body(gate)
+            await gate.cleanUp()
+            return result
+        } catch {
+            await gate.cleanUp()
+            throw error
+        }
+    }
+
     // MARK: - API helpers
 
     /// `POST /nodes` for a qcow2 image in the image root; expects 201.
