@@ -23,8 +23,8 @@ public actor JobManager {
         self.logger = logger
     }
 
-    /// Applies engine signals until the stream ends. Call once.
-    public func run(signals: AsyncStream<QMPSignal>) async {
+    /// Applies engine signals until the sequence ends. Call once.
+    public func run(signals: some AsyncSequence<QMPSignal, Never>) async {
         for await signal in signals {
             switch signal {
             case .connected: await reconcile()

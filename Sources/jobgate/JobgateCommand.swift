@@ -99,10 +99,10 @@ struct JobgateCommand: AsyncParsableCommand {
             "jobgate listening on http://\(address.urlHost):\(port)",
             metadata: ["data_dir": "\(dataDirectory)", "image_roots": "\(roots.joined(separator: ","))"])
 
-        // Graceful shutdown runs in reverse order: the server drains its requests first, then the supervisor
-        // closes QMP (which ends the manager's signal stream), then the manager finishes.
+        // Graceful shutdown runs in reverse order: the server drains its requests first, then the manager stops
+        // applying engine signals, then the supervisor closes QMP (and stops the engine if asked to).
         let group = ServiceGroup(
-            services: [JobManagerService(manager: manager, signals: client.signals), supervisor, server],
+            services: [supervisor, JobManagerService(manager: manager, signals: client.signals), server],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         try await group.run()
@@ -118,12 +118,12 @@ extension EngineHost.Kind: ExpressibleByArgument {}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-/// Runs the job manager's event loop as a service; it ends when the QMP signal stream ends.
+/// Runs the job manager's event loop as a service, until graceful shutdown.
 struct JobManagerService: Service {
     let manager: JobManager
     let signals: AsyncStream<QMPSignal>
 
     func run() async throws {
-        await manager.run(signals: signals)
+        await manager.run(signals: signals.cancelOnGracefulShutdown())
     }
 }
