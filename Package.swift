@@ -60,14 +60,14 @@ let package = Package(
             ]
         ),
         // Shared by tests: a fake QMP server on a UNIX socket, and HTTP/process helpers.
-        .target(name: "TestSupport", dependencies: ["JobModel"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["JobModel", "QMP"], path: "Tests/TestSupport"),
         .testTarget(name: "JobModelTests", dependencies: ["JobModel"]),
         .testTarget(name: "QMPTests", dependencies: ["QMP", "JobModel", "TestSupport"]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "QMP", "JobModel"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "QMP", "JobModel", "TestSupport"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Jobs", "QMP", "JobModel",
+                "Gateway", "Jobs", "QMP", "JobModel", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]

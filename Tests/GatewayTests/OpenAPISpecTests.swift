@@ -1,0 +1,53 @@
+import Foundation
+import Gateway
+import Jobs
+import OpenAPIKit
+import QMP
+import TestSupport
+import Testing
+import Yams
+
+/// openapi/openapi.yaml is valid OpenAPI 3.1 and describes exactly the routes the router serves.
+@Suite struct OpenAPISpecTests {
+    static let specPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("openapi/openapi.yaml").path
+
+    func loadSpec() throws -> OpenAPI.Document {
+        let text = try String(contentsOfFile: Self.specPath, encoding: .utf8)
+        return try YAMLDecoder().decode(OpenAPI.Document.self, from: text)
+    }
+
+    @Test("the spec parses and validates as OpenAPI 3.1")
+    func specIsValid() throws {
+        let document = try loadSpec()
+        try document.validate()
+        #expect(document.openAPIVersion == .v3_1_0)
+    }
+
+    @Test("every served route is in the spec, and every route in the spec is served")
+    func routesMatchSpec() throws {
+        let document = try loadSpec()
+        var documented = Set<String>()
+        for (path, item) in document.paths {
+            guard let item = item.pathItemValue else { continue }
+            for endpoint in item.endpoints {
+                documented.insert("\(endpoint.method.rawValue.uppercased()) \(path.rawValue)")
+            }
+        }
+        let served = Set(Self.router().routes.map { route in
+            let path = route.pattern.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+            return "\(route.method) /\(path.joined(separator: "/"))"
+        })
+        #expect(served.subtracting(documented).isEmpty, "served but not in the spec: \(served.subtracting(documented).sorted())")
+        #expect(documented.subtracting(served).isEmpty, "in the spec but not served: \(documented.subtracting(served).sorted())")
+        #expect(served.count >= 9)
+    }
+
+    static func router() -> Router {
+        let engine = ScriptedEngine()
+        let status = EngineStatus()
+        let manager = JobManager(engine: engine, status: status, logger: .init(label: "test"))
+        let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
+        return GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Gateway
+import JobModel
+import Jobs
+import Logging
+import QMP
+import TestSupport
+import Testing
+
+/// The router and error rendering, in process, with a scripted engine instead of QEMU.
+@Suite struct ResponderTests {
+    let engine = ScriptedEngine { command, _ in
+        if command == "job-pause" {
+            throw QMPError.command(QMPRemoteError(errorClass: "GenericError", description: "Job is already paused"))
+        }
+        return []
+    }
+
+    func responder(connected: Bool = true) -> (Responder, JobManager) {
+        let status = EngineStatus()
+        if connected { status.markConnected(QMPGreeting(version: QEMUVersion(major: 7, minor: 2, micro: 22))) }
+        let manager = JobManager(engine: engine, status: status, logger: Logger(label: "test"))
+        let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
+        let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
+        return (Responder(router: router, logger: Logger(label: "test")), manager)
+    }
+
+    func respond(_ responder: Responder, _ method: String, _ path: String, _ body: String = "") async -> (Int, JSONValue?) {
+        let request = Request(method: method, path: path, body: Data(body.utf8))
+        let response: Response
+        switch responder.handle(request) {
+        case .ready(let ready): response = ready
+        case .deferred(let work): response = await work()
+        }
+        return (response.status, try? JSONValue.parse(response.body))
+    }
+
+    @Test("health is immediate; readiness follows the engine")
+    func health() async {
+        let (ready, _) = responder()
+        guard case .ready(let response) = ready.handle(Request(method: "GET", path: "/healthz")) else {
+            Issue.record("/healthz must be answered on the libmicrohttpd thread")
+            return
+        }
+        #expect(response.status == 200)
+        let (down, _) = responder(connected: false)
+        let (status, problem) = await respond(down, "GET", "/readyz")
+        #expect(status == 503)
+        #expect(problem?["type"] == "urn:jobgate:problem:engine-unavailable")
+    }
+
+    @Test("unknown paths are 404, wrong methods 405 with Allow")
+    func routing() async {
+        let (responder, _) = responder()
+        #expect(await respond(responder, "GET", "/nope").0 == 404)
+        let (status, problem) = await respond(responder, "PUT", "/jobs")
+        #expect(status == 405)
+        #expect(problem?["allowed-methods"] == ["GET", "POST"])
+    }
+
+    @Test("a creation refused by QEMU keeps QEMU's class and text; verbs on unknown jobs are 404")
+    func engineRefusals() async {
+        let refusing = ScriptedEngine { command, _ in
+            guard command != "blockdev-backup" else {
+                throw QMPError.command(QMPRemoteError(errorClass: "GenericError", description: "Cannot find device='x' nor node-name='x'"))
+            }
+            return []
+        }
+        let manager = JobManager(engine: refusing, status: EngineStatus(), logger: Logger(label: "test"))
+        let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
+        let router = GatewayRoutes.makeRouter(engine: EngineStatus(), manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy))
+        let responder = Responder(router: router, logger: Logger(label: "test"))
+        let (status, problem) = await respond(
+            responder, "POST", "/jobs", #"{"type":"backup","id":"b0","device":"x","target":"y","sync":"full"}"#)
+        #expect(status == 422)
+        #expect(problem?["class"] == "GenericError")
+        #expect(problem?["desc"] == "Cannot find device='x' nor node-name='x'")
+        #expect(await respond(responder, "POST", "/jobs/b0/pause").0 == 404)
+    }
+
+    @Test("job types jobgate does not run yet are refused before QEMU is asked")
+    func unsupportedType() async {
+        let (responder, _) = responder()
+        let (status, problem) = await respond(responder, "POST", "/jobs", #"{"type":"stream","id":"s0","device":"x"}"#)
+        #expect(status == 422)
+        #expect(problem?["type"] == "urn:jobgate:problem:unsupported-job-type")
+        #expect(engine.commands.isEmpty)
+    }
+}

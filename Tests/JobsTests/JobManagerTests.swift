@@ -1,0 +1,94 @@
+import Foundation
+import JobModel
+import Jobs
+import Logging
+import QMP
+import TestSupport
+import Testing
+
+/// The job manager against a scripted engine: the verb gate, QMP command mapping, and events into records.
+@Suite struct JobManagerTests {
+    func event(_ name: String, _ data: JSONValue) -> QMPSignal {
+        .event(QMPEvent(name: name, data: data, timestamp: Date()))
+    }
+
+    func makeManager(_ engine: ScriptedEngine, version: QEMUVersion = QEMUVersion(major: 7, minor: 2, micro: 22)) -> JobManager {
+        let status = EngineStatus()
+        status.markConnected(QMPGreeting(version: version))
+        return JobManager(engine: engine, status: status, logger: Logger(label: "test"))
+    }
+
+    /// Creates backup "b0" and feeds the given statuses as JOB_STATUS_CHANGE events.
+    func runJob(_ manager: JobManager, through statuses: [JobStatus]) async throws {
+        _ = try await manager.create(
+            type: .backup, id: "b0", arguments: ["device": "s", "target": "t", "sync": "full"], request: [:])
+        let (stream, continuation) = AsyncStream.makeStream(of: QMPSignal.self)
+        for status in statuses { continuation.yield(event("JOB_STATUS_CHANGE", ["id": "b0", "status": .string(status.rawValue)])) }
+        continuation.finish()
+        await manager.run(signals: stream)
+    }
+
+    @Test("verbs the table forbids never reach QEMU", arguments: [JobVerb.dismiss, .complete, .finalize])
+    func gateRefuses(verb: JobVerb) async throws {
+        let engine = ScriptedEngine()
+        let manager = makeManager(engine)
+        try await runJob(manager, through: [.created, .running])
+        await #expect(throws: JobError.verbNotAllowed(id: "b0", verb: verb, status: .running)) {
+            try await manager.apply(verb, to: "b0", body: [:])
+        }
+        #expect(!engine.commands.contains { $0.hasPrefix("job-") })
+    }
+
+    @Test("each verb maps onto its QMP command")
+    func verbCommands() async throws {
+        let engine = ScriptedEngine()
+        let manager = makeManager(engine)
+        try await runJob(manager, through: [.created, .running])
+        _ = try await manager.apply(.pause, to: "b0", body: [:])
+        _ = try await manager.apply(.cancel, to: "b0", body: ["force": false])
+        _ = try await manager.apply(.cancel, to: "b0", body: [:])
+        _ = try await manager.apply(.setSpeed, to: "b0", body: ["speed": 0])
+        #expect(engine.commands.suffix(4) == ["job-pause", "block-job-cancel", "job-cancel", "block-job-set-speed"])
+        #expect(engine.lastArguments(of: "block-job-cancel") == ["device": "b0", "force": false])
+        #expect(engine.lastArguments(of: "block-job-set-speed") == ["device": "b0", "speed": 0])
+        await #expect(throws: JobError.self) { try await manager.apply(.setSpeed, to: "b0", body: ["speed": -1]) }
+        await #expect(throws: JobError.self) { try await manager.apply(.pause, to: "b0", body: ["bogus": 1]) }
+    }
+
+    @Test("change needs QEMU 8.2: refused on 7.2 naming the version, sent as block-job-change on 8.2")
+    func changeGate() async throws {
+        let old = ScriptedEngine()
+        let manager = makeManager(old)
+        try await runJob(manager, through: [.created, .running])
+        await #expect(throws: JobError.unsupportedByEngine(
+            feature: "the 'change' verb (block-job-change)", version: QEMUVersion(major: 7, minor: 2, micro: 22), since: .blockJobChange)) {
+            try await manager.apply(.change, to: "b0", body: ["copy-mode": "write-blocking"])
+        }
+        let new = ScriptedEngine()
+        let newer = makeManager(new, version: QEMUVersion(major: 8, minor: 2))
+        try await runJob(newer, through: [.created, .running])
+        _ = try await newer.apply(.change, to: "b0", body: ["copy-mode": "write-blocking"])
+        #expect(new.lastArguments(of: "block-job-change") == ["id": "b0", "type": "backup", "copy-mode": "write-blocking"])
+    }
+
+    @Test("status events become the record's status and history; a dismissed job keeps its record")
+    func eventsIntoRecords() async throws {
+        let manager = makeManager(ScriptedEngine())
+        try await runJob(manager, through: [.created, .running, .waiting, .pending, .concluded, .null])
+        let record = try #require(manager.book.record("b0"))
+        #expect(record.status == .null)
+        #expect(record.statusHistory.map(\.status) == [.created, .running, .waiting, .pending, .concluded, .null])
+        #expect(record.allowedVerbs.isEmpty)
+        await #expect(throws: JobError.unknownJob("b0")) { try await manager.apply(.dismiss, to: "b0", body: [:]) }
+    }
+
+    @Test("the job id follows QEMU's rule")
+    func jobIDs() {
+        #expect(JobCommand.isWellFormedID("b0"))
+        #expect(JobCommand.isWellFormedID("a-b.c_d"))
+        #expect(!JobCommand.isWellFormedID("1bad"))
+        #expect(!JobCommand.isWellFormedID(""))
+        #expect(!JobCommand.isWellFormedID("a b"))
+        #expect(!JobCommand.isWellFormedID("é"))
+    }
+}
