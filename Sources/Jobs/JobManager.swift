@@ -83,6 +83,9 @@ public actor JobManager {
         let (command, arguments) = try qmpCommand(for: verb, record: record, body: body)
         do {
             _ = try await engine.execute(command, arguments: arguments)
+        } catch QMPError.command(let refusal) where verb == .dismiss && refusal.description == "Job not found" {
+            // A concluded record whose engine is gone (see `closeAfterVanishing`): dismissing it only closes it.
+            book.update(id) { $0?.enter(.null, at: Date()) }
         } catch let error as QMPError {
             throw JobError.engine(error, operation: .verb(verb, id: id))
         }
@@ -194,14 +197,14 @@ public actor JobManager {
                     record?.apply(jobInfo: info)
                 }
             }
+            let freshEngine = status.snapshot.isFreshEngine
             for record in book.all() where !live.contains(record.id) && record.status != .null {
                 book.update(record.id) { record in
-                    if record?.error == nil {
-                        record?.error = "outcome unknown: the job left the engine while jobgate was not watching"
-                    }
-                    record?.enter(.null, at: now)
+                    record?.closeAfterVanishing(engineReplaced: freshEngine, at: now)
                 }
-                logger.warning("job vanished from the engine", metadata: ["job_id": "\(record.id)"])
+                logger.warning(
+                    "job vanished from the engine",
+                    metadata: ["job_id": "\(record.id)", "engine_replaced": "\(freshEngine)"])
             }
             try await refreshFromEngine()
             logger.info("reconciled with the engine", metadata: ["live_jobs": "\(live.count)"])

@@ -1,3 +1,4 @@
+import Foundation
 import JobModel
 
 extension JobRecord {
@@ -20,5 +21,26 @@ extension JobRecord {
         if let value = info["auto-dismiss"]?.boolValue { autoDismiss = value }
         if let value = info["offset"]?.intValue { currentProgress = max(currentProgress, value) }
         if let value = info["len"]?.intValue { totalProgress = value }
+    }
+}
+
+extension JobRecord {
+    /// Closes a record whose job is no longer in the engine's job list.
+    ///
+    /// If the engine was replaced (it died, and jobgate started a new one), a live job ended with it: the record
+    /// becomes `concluded` with an error saying so. Otherwise the job left while jobgate was not watching (it was
+    /// dismissed, or concluded and auto-dismissed): its outcome is unknown, and the record says that rather than
+    /// guess. A record already concluded keeps its outcome.
+    mutating func closeAfterVanishing(engineReplaced: Bool, at time: Date) {
+        if engineReplaced && status != .concluded {
+            error = error ?? "the QEMU engine exited while the job was \(status.rawValue); the job ended with it"
+            enter(.concluded, at: time)
+        } else if status != .concluded {
+            error = error ?? "outcome unknown: the job left the engine while jobgate was not watching"
+            enter(.null, at: time)
+        } else {
+            enter(.null, at: time)
+        }
+        busy = false
     }
 }

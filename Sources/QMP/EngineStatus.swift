@@ -12,6 +12,9 @@ public final class EngineStatus: Sendable {
         /// Why the engine is not connected, if known.
         public var lastProblem: String?
         public var connectedSince: Date?
+        /// True when jobgate started the connected engine itself on this connection (rather than attaching to
+        /// one that was already running), so no job recorded earlier can still exist in it.
+        public var isFreshEngine = false
     }
 
     private let state = Mutex(Snapshot())
@@ -24,8 +27,13 @@ public final class EngineStatus: Sendable {
         state.withLock {
             $0 = Snapshot(
                 isConnected: true, version: greeting.version, package: greeting.package, lastProblem: nil,
-                connectedSince: Date())
+                connectedSince: Date(), isFreshEngine: $0.isFreshEngine)
         }
+    }
+
+    /// Records, before connecting, whether the engine about to be connected was just started by jobgate.
+    public func noteEngine(isFresh: Bool) {
+        state.withLock { $0.isFreshEngine = isFresh }
     }
 
     public func markDisconnected(_ problem: String) {

@@ -74,9 +74,11 @@ public actor EngineSupervisor: Service {
     private func connectOnce() async throws -> QMPGreeting {
         switch mode {
         case .external(let socketPath):
+            status.noteEngine(isFresh: false)
             return try await client.connect(socketPath: socketPath)
         case .owned(let host, _):
             do {
+                status.noteEngine(isFresh: false)
                 let greeting = try await client.connect(socketPath: host.socketPath)
                 logger.info(
                     "attached to running QEMU engine",
@@ -88,6 +90,7 @@ public actor EngineSupervisor: Service {
                     await host.stop(grace: .seconds(2))
                 }
                 try await host.start()
+                status.noteEngine(isFresh: true)
                 return try await client.connect(socketPath: host.socketPath)
             }
         }

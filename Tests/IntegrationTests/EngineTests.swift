@@ -1,0 +1,92 @@
+import Foundation
+import JobModel
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Integration {
+    /// The engine's life: restarted when it dies, qemu-storage-daemon as the engine, an external QEMU left alone,
+    /// and a clean exit on SIGTERM.
+    @Suite struct EngineTests {
+        @Test("a dead engine is replaced; its live job becomes a concluded record saying why")
+        func engineDeath() async throws {
+            try await JobgateInstance.with { gate in
+                try await QemuTools.makeImage(gate.imageRoot + "/src.qcow2", filled: "16M")
+                try await QemuTools.makeImage(gate.imageRoot + "/dst.qcow2")
+                try await gate.addQcow2Node("src", file: "src.qcow2")
+                try await gate.addQcow2Node("dst", file: "dst.qcow2")
+                let created = try await gate.http.post(
+                    "/jobs", #"{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full","speed":65536}"#)
+                try #require(created.status == 201, "\(created.text)")
+                try await gate.waitForJob("b0", status: ["running"])
+                let first = try #require(gate.enginePID)
+
+                kill(first, SIGKILL)
+                let replaced = try await eventually(timeout: .seconds(30)) {
+                    try await gate.http.get("/readyz").status == 200 && gate.enginePID != nil && gate.enginePID != first
+                }
+                #expect(replaced, "no new engine after the old one died:\n\(gate.process.output)")
+
+                let record = try await gate.waitForJob("b0", status: ["concluded"])
+                let error = record["error"]?.stringValue ?? ""
+                #expect(error.contains("QEMU engine exited"), "\(error)")
+                #expect(record["allowed-verbs"] == ["dismiss"])
+                try await gate.verb("b0", "dismiss")
+                #expect(try await gate.job("b0")["status"] == "null")
+
+                // The new engine works.
+                #expect(try await gate.http.get("/nodes").status == 200)
+            }
+        }
+
+        @Test("qemu-storage-daemon as the engine runs a backup that qemu-img confirms")
+        func storageDaemonEngine() async throws {
+            try await JobgateInstance.with(arguments: ["--stop-engine-on-exit", "--engine", "qsd"]) { gate in
+                let ready = try await gate.http.get("/readyz")
+                #expect(ready.json?["qemu"]?["version"]?.stringValue?.isEmpty == false)
+                let engine = try #require(gate.enginePID)
+                let command = (try? String(contentsOfFile: "/proc/\(engine)/cmdline", encoding: .utf8)) ?? ""
+                #expect(command.contains("qemu-storage-daemon"), "\(command)")
+
+                try await QemuTools.makeImage(gate.imageRoot + "/src.qcow2", filled: "8M", pattern: "0x11")
+                try await QemuTools.makeImage(gate.imageRoot + "/dst.qcow2")
+                try await gate.addQcow2Node("src", file: "src.qcow2")
+                try await gate.addQcow2Node("dst", file: "dst.qcow2")
+                let created = try await gate.http.post(
+                    "/jobs", #"{"type":"backup","id":"q0","device":"src","target":"dst","sync":"full"}"#)
+                try #require(created.status == 201, "\(created.text)")
+                try await gate.waitForJob("q0", status: ["null"])
+                try await gate.deleteNode("src")
+                try await gate.deleteNode("dst")
+                let comparison = try await QemuTools.compare(gate.imageRoot + "/src.qcow2", gate.imageRoot + "/dst.qcow2")
+                #expect(comparison.identical, "\(comparison.output)")
+            }
+        }
+
+        @Test("--qmp-socket attaches to an existing QEMU and never stops it; SIGTERM exits cleanly")
+        func externalEngine() async throws {
+            let directory = try JobgateInstance.makeDataDirectory()
+            let socket = directory + "/vm.sock"
+            let qsd = try ChildProcess(
+                try QemuTools.tool("qemu-storage-daemon"),
+                ["--chardev", "socket,id=m0,path=\(socket),server=on,wait=off", "--monitor", "chardev=m0"],
+                outputPath: directory + "/qsd.out")
+            defer {
+                qsd.signal(SIGKILL)
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+            _ = await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: socket) }
+            let gate = try await JobgateInstance.start(dataDirectory: directory, arguments: ["--qmp-socket", socket, "--stop-engine-on-exit"])
+            let ready = try await gate.http.get("/readyz")
+            #expect(ready.status == 200)
+            #expect(!FileManager.default.fileExists(atPath: directory + "/engine.pid"), "jobgate started an engine of its own")
+
+            let status = await gate.stop()
+            #expect(status == 0, "jobgate did not exit cleanly on SIGTERM:\n\(gate.process.output)")
+            #expect(kill(qsd.pid, 0) == 0, "jobgate stopped a QEMU it does not own")
+        }
+    }
+}
