@@ -4,13 +4,14 @@ import Jobs
 import Testing
 
 /// Confinement of every file name to the image roots, and the driver allow-list.
-@Suite struct ImageRootPolicyTests {
+@Suite final class ImageRootPolicyTests {
+    let base: String
     let root: String
     let outside: String
     let policy: ImageRootPolicy
 
     init() throws {
-        let base = NSTemporaryDirectory() + "policy-\(UUID().uuidString.prefix(8))"
+        base = NSTemporaryDirectory() + "policy-\(UUID().uuidString.prefix(8))"
         root = base + "/images"
         outside = base + "/outside"
         try FileManager.default.createDirectory(atPath: root + "/sub", withIntermediateDirectories: true)
@@ -21,6 +22,10 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: root + "/dirlink", withDestinationPath: outside)
         try FileManager.default.createSymbolicLink(atPath: root + "/inner", withDestinationPath: root + "/a.qcow2")
         policy = try ImageRootPolicy(roots: [root])
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: base)
     }
 
     func nodeBody(_ filename: String) -> JSONValue {

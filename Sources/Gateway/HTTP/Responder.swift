@@ -24,6 +24,26 @@ public struct Responder: Sendable {
 
     /// Routes `request`. Called from a libmicrohttpd thread; must not block.
     public func handle(_ request: Request) -> Outcome {
+        switch route(request) {
+        case .ready(let response):
+            log(request, response)
+            return .ready(response)
+        case .deferred(let work):
+            return .deferred { [self] in
+                let response = await work()
+                log(request, response)
+                return response
+            }
+        }
+    }
+
+    private func log(_ request: Request, _ response: Response) {
+        logger.log(
+            level: response.status >= 500 ? .warning : .debug, "request",
+            metadata: ["method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)"])
+    }
+
+    private func route(_ request: Request) -> Outcome {
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
             return .ready(Problem.routeNotFound(request.path).response(instance: request.path))

@@ -14,7 +14,8 @@ public struct JobRoutes: Sendable {
             Response.json(JobList(jobs: manager.book.all()))
         }
         router.deferred("POST", "/jobs") { [manager] request in
-            var body = try request.jsonObject()
+            let original = try request.jsonObject()
+            var body = original
             guard let typeName = body.removeValue(forKey: "type") else {
                 throw JobError.invalidField(field: "type", detail: "'type' is required")
             }
@@ -30,7 +31,7 @@ public struct JobRoutes: Sendable {
                 throw JobError.invalidField(field: "job-id", detail: "give the job's id as 'id', not 'job-id'")
             }
             let record = try await manager.create(
-                type: type, id: id, arguments: body, request: .object(try request.jsonObject()))
+                type: type, id: id, arguments: body, request: .object(original))
             return Response.json(record, status: 201, headers: [("Location", "/jobs/\(id)")])
         }
         router.deferred("GET", "/jobs/:id") { [manager] request in
