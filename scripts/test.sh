@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
+swift format lint --strict -r Sources Tests
 swift build --product jobgate
 export JOBGATE_BINARY="$(swift build --show-bin-path)/jobgate"
 swift test "$@"

@@ -49,7 +49,8 @@ public struct ArgumentSchema: Sendable {
         case .integer(let minimum):
             guard let number = value.intValue else { throw mismatch(field, "an integer", value) }
             if let minimum, number < minimum {
-                throw JobError.invalidField(field: field, detail: "'\(field)' must be at least \(minimum), got \(number)")
+                throw JobError.invalidField(
+                    field: field, detail: "'\(field)' must be at least \(minimum), got \(number)")
             }
         case .oneOf(let choices):
             guard let text = value.stringValue, choices.contains(text) else {

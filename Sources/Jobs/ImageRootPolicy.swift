@@ -2,7 +2,7 @@ import Foundation
 import JobModel
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keeps every file QEMU opens on a client's behalf inside the image roots, and every block driver on the
@@ -24,7 +24,9 @@ public struct ImageRootPolicy: Sendable {
     /// - Throws: `JobError.invalidBody` if a root does not exist.
     public init(roots: [String], allowedDrivers: Set<String> = defaultDrivers) throws {
         self.roots = try roots.map { root in
-            guard let real = Self.realPath(root) else { throw JobError.invalidBody("image root \(root) does not exist") }
+            guard let real = Self.realPath(root) else {
+                throw JobError.invalidBody("image root \(root) does not exist")
+            }
             return real
         }
         self.allowedDrivers = allowedDrivers
@@ -50,7 +52,8 @@ public struct ImageRootPolicy: Sendable {
         case .string(let text) where text.hasPrefix("json:"):
             throw JobError.pathOutsideImageRoots(field: path, path: text)
         case .array(let elements):
-            return .array(try elements.enumerated().map { try walk($1, path: "\(path)[\($0)]", inspections: &inspections) })
+            return .array(
+                try elements.enumerated().map { try walk($1, path: "\(path)[\($0)]", inspections: &inspections) })
         case .object(var members):
             let driver = members["driver"]?.stringValue
             if let driverValue = members["driver"] {
@@ -58,7 +61,8 @@ public struct ImageRootPolicy: Sendable {
                     throw JobError.invalidField(field: path + "driver", detail: "'\(path)driver' must be a string")
                 }
                 guard allowedDrivers.contains(driver) else {
-                    throw JobError.driverNotAllowed(field: path + "driver", driver: driver, allowed: allowedDrivers.sorted())
+                    throw JobError.driverNotAllowed(
+                        field: path + "driver", driver: driver, allowed: allowedDrivers.sorted())
                 }
             }
             for (key, member) in members {

@@ -43,7 +43,8 @@ public actor JobManager {
         -> JobRecord
     {
         guard let command = JobCommand.all[type] else {
-            throw JobError.unsupportedJobType(type.rawValue, supported: JobCommand.all.keys.sorted { $0.rawValue < $1.rawValue })
+            throw JobError.unsupportedJobType(
+                type.rawValue, supported: JobCommand.all.keys.sorted { $0.rawValue < $1.rawValue })
         }
         guard JobCommand.isWellFormedID(id) else {
             throw JobError.invalidField(field: "id", detail: "Invalid job ID '\(id)'")
@@ -60,7 +61,8 @@ public actor JobManager {
         }
         let now = Date()
         let record = book.update(id) { record in
-            var current = record.flatMap { $0.status == .null ? nil : $0 }
+            var current =
+                record.flatMap { $0.status == .null ? nil : $0 }
                 ?? JobRecord(id: id, type: type, status: .created, createdAt: now)
             current.type = type
             current.request = request
@@ -97,7 +99,9 @@ public actor JobManager {
     }
 
     /// The QMP command for `verb`, after jobgate's own checks.
-    private func qmpCommand(for verb: JobVerb, record: JobRecord, body: [String: JSONValue]) throws -> (String, JSONValue) {
+    private func qmpCommand(for verb: JobVerb, record: JobRecord, body: [String: JSONValue]) throws -> (
+        String, JSONValue
+    ) {
         let id = JSONValue.string(record.id)
         let softCancel = verb == .cancel && body["force"]?.boolValue == false
         // QEMU checks "Can't resume a job that was not paused" and the soft-cancel "currently paused" refusal
@@ -125,8 +129,10 @@ public actor JobManager {
                     feature: "the 'change' verb (block-job-change)", version: version, since: .blockJobChange)
             }
             try requireBlockJob(record, verb)
-            try ArgumentSchema(fields: ["copy-mode": .oneOf(["background", "write-blocking"])], required: ["copy-mode"])
-                .validate(body)
+            try ArgumentSchema(
+                fields: ["copy-mode": .oneOf(["background", "write-blocking"])], required: ["copy-mode"]
+            )
+            .validate(body)
             var arguments = body
             arguments["id"] = id
             arguments["type"] = .string(record.type?.rawValue ?? "mirror")

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts and stops the QEMU job host ("engine") that jobgate owns, with its QMP socket and pid file in the data
@@ -45,7 +45,9 @@ public struct EngineHost: Sendable {
         case .system:
             var name = utsname()
             uname(&name)
-            let machine = withUnsafeBytes(of: &name.machine) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let machine = withUnsafeBytes(of: &name.machine) {
+                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
             let arch: String
             switch machine {
             case "x86_64", "amd64": arch = "x86_64"
@@ -94,7 +96,8 @@ public struct EngineHost: Sendable {
         logger.info("starting QEMU engine", metadata: ["binary": "\(binary)", "socket": "\(socketPath)"])
         let status = try await Spawn.run(try resolvedBinary(), arguments: arguments, logPath: logPath)
         guard status == 0 else {
-            let words = (try? String(contentsOfFile: logPath, encoding: .utf8))?
+            let words =
+                (try? String(contentsOfFile: logPath, encoding: .utf8))?
                 .split(separator: "\n").suffix(3).joined(separator: " | ") ?? ""
             throw EngineHostError.startFailed(binary: binary, reason: "exit status \(status): \(words)")
         }

@@ -86,7 +86,8 @@ public actor EngineSupervisor: Service {
                 return greeting
             } catch QMPError.connectFailed {
                 if let stale = host.runningPID() {
-                    logger.warning("engine process does not answer on its socket; replacing it", metadata: ["pid": "\(stale)"])
+                    logger.warning(
+                        "engine process does not answer on its socket; replacing it", metadata: ["pid": "\(stale)"])
                     await host.stop(grace: .seconds(2))
                 }
                 try await host.start()

@@ -147,7 +147,8 @@ public actor QMPClient: QMPExecuting {
             if let id = id?.intValue {
                 finish(id, with: .failure(QMPError.command(error)))
             } else {
-                logger.warning("QMP error without id", metadata: ["class": "\(error.errorClass)", "desc": "\(error.description)"])
+                logger.warning(
+                    "QMP error without id", metadata: ["class": "\(error.errorClass)", "desc": "\(error.description)"])
             }
         case .event(let event):
             signalContinuation.yield(.event(event))

@@ -22,7 +22,8 @@ extension QMPError: CustomStringConvertible {
         switch self {
         case .notConnected: "the QEMU engine is not connected"
         case .connectFailed(let path, let reason): "cannot connect to QMP socket \(path): \(reason)"
-        case .noGreeting(let seconds): "no QMP greeting within \(seconds) s (another client attached, or the engine hangs)"
+        case .noGreeting(let seconds):
+            "no QMP greeting within \(seconds) s (another client attached, or the engine hangs)"
         case .disconnected: "the QEMU engine closed the QMP connection"
         case .timeout(let command, let seconds): "the QEMU engine did not answer '\(command)' within \(seconds) s"
         case .protocolViolation(let what): "QMP protocol violation: \(what)"

@@ -7,7 +7,7 @@ import QMP
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `jobgate`: the HTTP/REST gateway in front of QEMU's job engine.
@@ -27,10 +27,14 @@ struct JobgateCommand: AsyncParsableCommand {
     @Option(help: "Directory for the QMP socket, the engine's pid file and log, and the default image root.")
     var dataDir = "./data"
 
-    @Option(help: "Directory QEMU may open images in (repeatable; default <data-dir>/images). Relative file names resolve against the first.")
+    @Option(
+        help:
+            "Directory QEMU may open images in (repeatable; default <data-dir>/images). Relative file names resolve against the first."
+    )
     var imageRoot: [String] = []
 
-    @Option(help: "QEMU program hosting the jobs: system (qemu-system-<arch> -machine none) or qsd (qemu-storage-daemon).")
+    @Option(
+        help: "QEMU program hosting the jobs: system (qemu-system-<arch> -machine none) or qsd (qemu-storage-daemon).")
     var engine: EngineHost.Kind = .system
 
     @Option(help: "Path of the engine binary (default: found in PATH).")
@@ -90,7 +94,8 @@ struct JobgateCommand: AsyncParsableCommand {
 
         let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: catalog)
 
-        var serverConfiguration = MicroHTTPDServer.Configuration(host: address.host, port: address.port, threadPoolSize: threads)
+        var serverConfiguration = MicroHTTPDServer.Configuration(
+            host: address.host, port: address.port, threadPoolSize: threads)
         serverConfiguration.bodyLimit = bodyLimit
         let server = MicroHTTPDServer(
             configuration: serverConfiguration, responder: Responder(router: router, logger: logger), logger: logger)

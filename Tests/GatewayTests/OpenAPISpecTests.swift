@@ -34,12 +34,19 @@ import Yams
                 documented.insert("\(endpoint.method.rawValue.uppercased()) \(path.rawValue)")
             }
         }
-        let served = Set(Self.router().routes.map { route in
-            let path = route.pattern.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
-            return "\(route.method) /\(path.joined(separator: "/"))"
-        })
-        #expect(served.subtracting(documented).isEmpty, "served but not in the spec: \(served.subtracting(documented).sorted())")
-        #expect(documented.subtracting(served).isEmpty, "in the spec but not served: \(documented.subtracting(served).sorted())")
+        let served = Set(
+            Self.router().routes.map { route in
+                let path = route.pattern.split(separator: "/").map {
+                    $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
+                }
+                return "\(route.method) /\(path.joined(separator: "/"))"
+            })
+        #expect(
+            served.subtracting(documented).isEmpty,
+            "served but not in the spec: \(served.subtracting(documented).sorted())")
+        #expect(
+            documented.subtracting(served).isEmpty,
+            "in the spec but not served: \(documented.subtracting(served).sorted())")
         #expect(served.count >= 9)
     }
 
@@ -48,6 +55,7 @@ import Yams
         let status = EngineStatus()
         let manager = JobManager(engine: engine, status: status, logger: .init(label: "test"))
         let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
-        return GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
+        return GatewayRoutes.makeRouter(
+            engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
     }
 }

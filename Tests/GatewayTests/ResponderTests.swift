@@ -21,11 +21,14 @@ import Testing
         if connected { status.markConnected(QMPGreeting(version: QEMUVersion(major: 7, minor: 2, micro: 22))) }
         let manager = JobManager(engine: engine, status: status, logger: Logger(label: "test"))
         let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
-        let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
+        let router = GatewayRoutes.makeRouter(
+            engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
         return (Responder(router: router, logger: Logger(label: "test")), manager)
     }
 
-    func respond(_ responder: Responder, _ method: String, _ path: String, _ body: String = "") async -> (Int, JSONValue?) {
+    func respond(_ responder: Responder, _ method: String, _ path: String, _ body: String = "") async -> (
+        Int, JSONValue?
+    ) {
         let request = Request(method: method, path: path, body: Data(body.utf8))
         let response: Response
         switch responder.handle(request) {
@@ -62,13 +65,15 @@ import Testing
     func engineRefusals() async {
         let refusing = ScriptedEngine { command, _ in
             guard command != "blockdev-backup" else {
-                throw QMPError.command(QMPRemoteError(errorClass: "GenericError", description: "Cannot find device='x' nor node-name='x'"))
+                throw QMPError.command(
+                    QMPRemoteError(errorClass: "GenericError", description: "Cannot find device='x' nor node-name='x'"))
             }
             return []
         }
         let manager = JobManager(engine: refusing, status: EngineStatus(), logger: Logger(label: "test"))
         let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
-        let router = GatewayRoutes.makeRouter(engine: EngineStatus(), manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy))
+        let router = GatewayRoutes.makeRouter(
+            engine: EngineStatus(), manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy))
         let responder = Responder(router: router, logger: Logger(label: "test"))
         let (status, problem) = await respond(
             responder, "POST", "/jobs", #"{"type":"backup","id":"b0","device":"x","target":"y","sync":"full"}"#)

@@ -17,7 +17,8 @@ extension Integration {
                 try await gate.addQcow2Node("dst", file: "dst.qcow2")
 
                 let created = try await gate.http.post(
-                    "/jobs", #"{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full","speed":1048576}"#)
+                    "/jobs", #"{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full","speed":1048576}"#
+                )
                 #expect(created.status == 201, "\(created.text)")
                 #expect(created.header("Location") == "/jobs/b0")
                 #expect(created.json?["type"] == "backup")

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Integration {
@@ -61,7 +61,8 @@ extension Integration {
                 try await gate.waitForJob("q0", status: ["null"])
                 try await gate.deleteNode("src")
                 try await gate.deleteNode("dst")
-                let comparison = try await QemuTools.compare(gate.imageRoot + "/src.qcow2", gate.imageRoot + "/dst.qcow2")
+                let comparison = try await QemuTools.compare(
+                    gate.imageRoot + "/src.qcow2", gate.imageRoot + "/dst.qcow2")
                 #expect(comparison.identical, "\(comparison.output)")
             }
         }
@@ -79,10 +80,13 @@ extension Integration {
                 try? FileManager.default.removeItem(atPath: directory)
             }
             _ = await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: socket) }
-            let gate = try await JobgateInstance.start(dataDirectory: directory, arguments: ["--qmp-socket", socket, "--stop-engine-on-exit"])
+            let gate = try await JobgateInstance.start(
+                dataDirectory: directory, arguments: ["--qmp-socket", socket, "--stop-engine-on-exit"])
             let ready = try await gate.http.get("/readyz")
             #expect(ready.status == 200)
-            #expect(!FileManager.default.fileExists(atPath: directory + "/engine.pid"), "jobgate started an engine of its own")
+            #expect(
+                !FileManager.default.fileExists(atPath: directory + "/engine.pid"),
+                "jobgate started an engine of its own")
 
             let status = await gate.stop()
             #expect(status == 0, "jobgate did not exit cleanly on SIGTERM:\n\(gate.process.output)")

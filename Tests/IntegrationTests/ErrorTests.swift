@@ -14,7 +14,8 @@ extension Integration {
                 try await gate.addQcow2Node("src", file: "src.qcow2")
                 try await gate.addQcow2Node("dst", file: "dst.qcow2")
                 let created = try await gate.http.post(
-                    "/jobs", #"{"type":"backup","id":"slow","device":"src","target":"dst","sync":"full","speed":65536}"#)
+                    "/jobs", #"{"type":"backup","id":"slow","device":"src","target":"dst","sync":"full","speed":65536}"#
+                )
                 try #require(created.status == 201, "\(created.text)")
                 try await gate.waitForJob("slow", status: ["running"])
 
@@ -57,26 +58,32 @@ extension Integration {
                 #expect(malformed.status == 400)
                 #expect(malformed.json?["type"] == "urn:jobgate:problem:invalid-body")
                 #expect(try await gate.http.post("/jobs", "[1,2]").status == 400)
-                let missing = try await gate.http.post("/jobs", #"{"type":"backup","id":"x1","device":"src","target":"dst"}"#)
+                let missing = try await gate.http.post(
+                    "/jobs", #"{"type":"backup","id":"x1","device":"src","target":"dst"}"#)
                 #expect(missing.status == 400)
                 #expect(missing.json?["field"] == "sync")
                 let unknownField = try await gate.http.post(
                     "/jobs", #"{"type":"backup","id":"x1","device":"src","target":"dst","sync":"full","bogus":1}"#)
                 #expect(unknownField.status == 400)
                 #expect(unknownField.json?["field"] == "bogus")
-                let badID = try await gate.http.post("/jobs", #"{"type":"backup","id":"1bad","device":"src","target":"dst","sync":"full"}"#)
+                let badID = try await gate.http.post(
+                    "/jobs", #"{"type":"backup","id":"1bad","device":"src","target":"dst","sync":"full"}"#)
                 #expect(badID.status == 400)
                 #expect(badID.json?["detail"] == "Invalid job ID '1bad'")
 
                 // Bodies over the 1 MiB cap: refused from Content-Length before any byte is read, and when chunked.
                 let announced = HTTP.raw(
                     port: gate.port,
-                    Array("POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n".utf8))
+                    Array(
+                        "POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n"
+                            .utf8))
                 #expect(announced.hasPrefix("HTTP/1.1 413"), "\(announced)")
                 #expect(announced.contains("application/problem+json"))
                 let big = [UInt8](repeating: UInt8(ascii: " "), count: 1_200_000)
-                var chunked = Array("POST /nodes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".utf8)
-                chunked += Array(String(big.count, radix: 16).utf8) + [13, 10] + big + [13, 10] + Array("0\r\n\r\n".utf8)
+                var chunked = Array(
+                    "POST /nodes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".utf8)
+                chunked +=
+                    Array(String(big.count, radix: 16).utf8) + [13, 10] + big + [13, 10] + Array("0\r\n\r\n".utf8)
                 let streamed = HTTP.raw(port: gate.port, chunked)
                 #expect(streamed.hasPrefix("HTTP/1.1 413"), "\(streamed.prefix(300))")
 
@@ -84,9 +91,16 @@ extension Integration {
                 let outside = NSTemporaryDirectory() + "jg-outside-\(UUID().uuidString.prefix(6)).qcow2"
                 try await QemuTools.makeImage(outside, size: "1M")
                 defer { try? FileManager.default.removeItem(atPath: outside) }
-                try FileManager.default.createSymbolicLink(atPath: gate.imageRoot + "/escape.qcow2", withDestinationPath: outside)
-                for filename in [outside, "../\(URL(fileURLWithPath: outside).lastPathComponent)", "escape.qcow2", "json:{\"driver\":\"file\",\"filename\":\"/etc/passwd\"}"] {
-                    let body: JSONValue = ["node-name": "evil", "driver": "qcow2", "file": ["driver": "file", "filename": .string(filename)]]
+                try FileManager.default.createSymbolicLink(
+                    atPath: gate.imageRoot + "/escape.qcow2", withDestinationPath: outside)
+                for filename in [
+                    outside, "../\(URL(fileURLWithPath: outside).lastPathComponent)", "escape.qcow2",
+                    "json:{\"driver\":\"file\",\"filename\":\"/etc/passwd\"}",
+                ] {
+                    let body: JSONValue = [
+                        "node-name": "evil", "driver": "qcow2",
+                        "file": ["driver": "file", "filename": .string(filename)],
+                    ]
                     let answer = try await gate.http.post("/nodes", String(decoding: body.serialized(), as: UTF8.self))
                     #expect(answer.status == 403, "\(filename): \(answer.text)")
                     #expect(answer.json?["type"] == "urn:jobgate:problem:path-outside-image-roots")
@@ -99,7 +113,9 @@ extension Integration {
                 #expect(driver.status == 403)
                 #expect(driver.json?["driver"] == "vvfat")
                 let nested = try await gate.http.post(
-                    "/nodes", #"{"node-name":"n","driver":"raw","file":{"driver":"nbd","server":{"type":"inet","host":"127.0.0.1","port":"1"}}}"#)
+                    "/nodes",
+                    #"{"node-name":"n","driver":"raw","file":{"driver":"nbd","server":{"type":"inet","host":"127.0.0.1","port":"1"}}}"#
+                )
                 #expect(nested.status == 403)
                 #expect(nested.json?["field"] == "file.driver")
 

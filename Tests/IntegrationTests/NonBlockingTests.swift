@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import JobModel
+import Synchronization
 import TestSupport
 import Testing
 
@@ -19,7 +19,8 @@ extension Integration {
             }
             defer { fake.close() }
             let gate = try await JobgateInstance.start(
-                dataDirectory: directory, arguments: ["--qmp-socket", fake.socketPath, "--threads", "2", "--qmp-timeout", "2"])
+                dataDirectory: directory,
+                arguments: ["--qmp-socket", fake.socketPath, "--threads", "2", "--qmp-timeout", "2"])
             do {
                 // More slow requests than libmicrohttpd has threads.
                 let finished = Counter()

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Integration {
@@ -28,7 +28,8 @@ extension Integration {
                 await first.kill9()
                 #expect(kill(engine, 0) == 0, "the engine died with jobgate")
 
-                second = try await JobgateInstance.start(dataDirectory: first.dataDirectory, port: first.port, arguments: [])
+                second = try await JobgateInstance.start(
+                    dataDirectory: first.dataDirectory, port: first.port, arguments: [])
                 let gate = try #require(second)
                 #expect(gate.enginePID == engine, "a new engine was started instead of re-attaching")
                 #expect(gate.process.output.contains("attached to running QEMU engine"))

@@ -26,10 +26,11 @@ private let qemuOrder: [JobStatus] = [
     @Test("the wire names and order are QEMU's")
     func wireNames() {
         #expect(JobStatus.allCases == qemuOrder)
-        #expect(qemuOrder.map(\.rawValue) == [
-            "undefined", "created", "running", "paused", "ready", "standby", "waiting", "pending", "aborting",
-            "concluded", "null",
-        ])
+        #expect(
+            qemuOrder.map(\.rawValue) == [
+                "undefined", "created", "running", "paused", "ready", "standby", "waiting", "pending", "aborting",
+                "concluded", "null",
+            ])
     }
 
     @Test("every cell of the 11x11 transition table equals QEMU's", arguments: JobStatus.allCases, JobStatus.allCases)

@@ -21,9 +21,10 @@ private let qemuOrder: [JobStatus] = [
 @Suite struct JobVerbTableTests {
     @Test("the verb names are QEMU's wire strings")
     func wireNames() {
-        #expect(JobVerb.allCases.map(\.rawValue) == [
-            "cancel", "pause", "resume", "set-speed", "complete", "dismiss", "finalize", "change",
-        ])
+        #expect(
+            JobVerb.allCases.map(\.rawValue) == [
+                "cancel", "pause", "resume", "set-speed", "complete", "dismiss", "finalize", "change",
+            ])
         #expect(Set(transcribedVerbs.keys) == Set(JobVerb.allCases))
     }
 

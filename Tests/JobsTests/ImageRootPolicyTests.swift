@@ -42,25 +42,35 @@ import Testing
         #expect(try policy.resolve("inner", field: "f") == real)
     }
 
-    @Test("names outside the roots are refused", arguments: [
-        "/etc/passwd", "../outside/secret", "link", "dirlink/secret", "sub/../../outside/secret",
-        "json:{\"driver\":\"file\",\"filename\":\"/etc/passwd\"}", "nbd:127.0.0.1:10809", "", "dirlink/new.img",
-    ])
+    @Test(
+        "names outside the roots are refused",
+        arguments: [
+            "/etc/passwd", "../outside/secret", "link", "dirlink/secret", "sub/../../outside/secret",
+            "json:{\"driver\":\"file\",\"filename\":\"/etc/passwd\"}", "nbd:127.0.0.1:10809", "", "dirlink/new.img",
+        ])
     func outsideRefused(name: String) {
         #expect(throws: JobError.self) { try policy.confine(nodeBody(name)) }
     }
 
     @Test("drivers off the allow-list are refused at any depth; the refusal names the field")
     func drivers() {
-        #expect(throws: JobError.driverNotAllowed(field: "driver", driver: "vvfat", allowed: ["file", "null-co", "qcow2", "raw"])) {
+        #expect(
+            throws: JobError.driverNotAllowed(
+                field: "driver", driver: "vvfat", allowed: ["file", "null-co", "qcow2", "raw"])
+        ) {
             try policy.confine(["node-name": "n", "driver": "vvfat"])
         }
-        #expect(throws: JobError.driverNotAllowed(field: "file.driver", driver: "nbd", allowed: ["file", "null-co", "qcow2", "raw"])) {
+        #expect(
+            throws: JobError.driverNotAllowed(
+                field: "file.driver", driver: "nbd", allowed: ["file", "null-co", "qcow2", "raw"])
+        ) {
             try policy.confine(["node-name": "n", "driver": "raw", "file": ["driver": "nbd"]])
         }
         let custom = try? ImageRootPolicy(roots: [root], allowedDrivers: ["blkdebug", "file"])
         #expect(throws: JobError.self) {
-            try custom?.confine(["driver": "blkdebug", "config": "/etc/passwd", "image": ["driver": "file", "filename": "a.qcow2"]])
+            try custom?.confine([
+                "driver": "blkdebug", "config": "/etc/passwd", "image": ["driver": "file", "filename": "a.qcow2"],
+            ])
         }
     }
 

@@ -12,7 +12,9 @@ import Testing
         .event(QMPEvent(name: name, data: data, timestamp: Date()))
     }
 
-    func makeManager(_ engine: ScriptedEngine, version: QEMUVersion = QEMUVersion(major: 7, minor: 2, micro: 22)) -> JobManager {
+    func makeManager(_ engine: ScriptedEngine, version: QEMUVersion = QEMUVersion(major: 7, minor: 2, micro: 22))
+        -> JobManager
+    {
         let status = EngineStatus()
         status.markConnected(QMPGreeting(version: version))
         return JobManager(engine: engine, status: status, logger: Logger(label: "test"))
@@ -23,7 +25,9 @@ import Testing
         _ = try await manager.create(
             type: .backup, id: "b0", arguments: ["device": "s", "target": "t", "sync": "full"], request: [:])
         let (stream, continuation) = AsyncStream.makeStream(of: QMPSignal.self)
-        for status in statuses { continuation.yield(event("JOB_STATUS_CHANGE", ["id": "b0", "status": .string(status.rawValue)])) }
+        for status in statuses {
+            continuation.yield(event("JOB_STATUS_CHANGE", ["id": "b0", "status": .string(status.rawValue)]))
+        }
         continuation.finish()
         await manager.run(signals: stream)
     }
@@ -60,15 +64,19 @@ import Testing
         let old = ScriptedEngine()
         let manager = makeManager(old)
         try await runJob(manager, through: [.created, .running])
-        await #expect(throws: JobError.unsupportedByEngine(
-            feature: "the 'change' verb (block-job-change)", version: QEMUVersion(major: 7, minor: 2, micro: 22), since: .blockJobChange)) {
+        await #expect(
+            throws: JobError.unsupportedByEngine(
+                feature: "the 'change' verb (block-job-change)", version: QEMUVersion(major: 7, minor: 2, micro: 22),
+                since: .blockJobChange)
+        ) {
             try await manager.apply(.change, to: "b0", body: ["copy-mode": "write-blocking"])
         }
         let new = ScriptedEngine()
         let newer = makeManager(new, version: QEMUVersion(major: 8, minor: 2))
         try await runJob(newer, through: [.created, .running])
         _ = try await newer.apply(.change, to: "b0", body: ["copy-mode": "write-blocking"])
-        #expect(new.lastArguments(of: "block-job-change") == ["id": "b0", "type": "backup", "copy-mode": "write-blocking"])
+        #expect(
+            new.lastArguments(of: "block-job-change") == ["id": "b0", "type": "backup", "copy-mode": "write-blocking"])
     }
 
     @Test("status events become the record's status and history; a dismissed job keeps its record")

@@ -27,7 +27,10 @@ import Testing
         async let second = client.execute("echo", arguments: ["n": 2])
         #expect(try await first == ["n": 1])
         #expect(try await second == ["n": 2])
-        await #expect(throws: QMPError.command(QMPRemoteError(errorClass: "CommandNotFound", description: "The command nope has not been found"))) {
+        await #expect(
+            throws: QMPError.command(
+                QMPRemoteError(errorClass: "CommandNotFound", description: "The command nope has not been found"))
+        ) {
             try await client.execute("nope", arguments: nil)
         }
         #expect(server.received.first == "qmp_capabilities")
@@ -65,8 +68,11 @@ import Testing
 
     @Test("QMP lines are classified into greeting, success, failure and event")
     func messages() throws {
-        let event = try QMPMessage(JSONValue.parse(Data(
-            #"{"event":"JOB_STATUS_CHANGE","data":{"id":"b0","status":"running"},"timestamp":{"seconds":10,"microseconds":500000}}"#.utf8)))
+        let event = try QMPMessage(
+            JSONValue.parse(
+                Data(
+                    #"{"event":"JOB_STATUS_CHANGE","data":{"id":"b0","status":"running"},"timestamp":{"seconds":10,"microseconds":500000}}"#
+                        .utf8)))
         guard case .event(let decoded) = event else { Issue.record("not an event"); return }
         #expect(decoded.name == "JOB_STATUS_CHANGE")
         #expect(decoded.timestamp == Date(timeIntervalSince1970: 10.5))

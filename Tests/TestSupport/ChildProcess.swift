@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process started with `posix_spawn`, output appended to a file.
@@ -30,7 +30,9 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, signal) }
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] {
+            sigaddset(&defaults, signal)
+        }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
@@ -38,7 +40,11 @@ public final class ChildProcess: Sendable {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard result == 0 else {
-            throw NSError(domain: "ChildProcess", code: Int(result), userInfo: [NSLocalizedDescriptionKey: "cannot start \(executable): \(String(cString: strerror(result)))"])
+            throw NSError(
+                domain: "ChildProcess", code: Int(result),
+                userInfo: [
+                    NSLocalizedDescriptionKey: "cannot start \(executable): \(String(cString: strerror(result)))"
+                ])
         }
         self.pid = pid
         self.outputPath = outputPath
@@ -64,7 +70,8 @@ public final class ChildProcess: Sendable {
     }
 
     /// Runs a program to completion and returns its exit status and output.
-    public static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    public static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String)
+    {
         let path = NSTemporaryDirectory() + "/jobgate-test-\(UUID().uuidString).out"
         defer { unlink(path) }
         let child = try ChildProcess(executable, arguments, outputPath: path)

@@ -3,7 +3,7 @@ import JobModel
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A QMP server on a UNIX socket for tests: greets, negotiates, and answers commands the way the test says,
@@ -31,7 +31,10 @@ public final class FakeQMPServer: Sendable {
     private let state = Mutex(State())
 
     /// Starts listening at `socketPath` with `answer` deciding each reply (`qmp_capabilities` is answered for it).
-    public init(socketPath: String, version: (Int, Int, Int) = (7, 2, 22), answer: @escaping @Sendable (String, JSONValue?) -> Reply) throws {
+    public init(
+        socketPath: String, version: (Int, Int, Int) = (7, 2, 22),
+        answer: @escaping @Sendable (String, JSONValue?) -> Reply
+    ) throws {
         self.socketPath = socketPath
         self.answer = answer
         unlink(socketPath)
@@ -43,13 +46,24 @@ public final class FakeQMPServer: Sendable {
             buffer[socketPath.utf8.count] = 0
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, listen(listener, 8) == 0 else {
-            throw NSError(domain: "FakeQMPServer", code: Int(errno), userInfo: [NSLocalizedDescriptionKey: "bind \(socketPath) failed"])
+            throw NSError(
+                domain: "FakeQMPServer", code: Int(errno),
+                userInfo: [NSLocalizedDescriptionKey: "bind \(socketPath) failed"])
         }
         let greeting: JSONValue = [
-            "QMP": ["version": ["qemu": ["major": .int(Int64(version.0)), "minor": .int(Int64(version.1)), "micro": .int(Int64(version.2))], "package": "fake"], "capabilities": []]
+            "QMP": [
+                "version": [
+                    "qemu": [
+                        "major": .int(Int64(version.0)), "minor": .int(Int64(version.1)),
+                        "micro": .int(Int64(version.2)),
+                    ], "package": "fake",
+                ], "capabilities": [],
+            ]
         ]
         let thread = Thread { [self] in acceptLoop(greeting: greeting) }
         thread.start()
@@ -97,7 +111,9 @@ public final class FakeQMPServer: Sendable {
             while let newline = pending.firstIndex(of: 10) {
                 let line = Data(pending[..<newline])
                 pending.removeSubrange(...newline)
-                guard let message = try? JSONValue.parse(line), let command = message["execute"]?.stringValue else { continue }
+                guard let message = try? JSONValue.parse(line), let command = message["execute"]?.stringValue else {
+                    continue
+                }
                 let id = message["id"] ?? .null
                 state.withLock { $0.received.append(command) }
                 let reply: Reply = command == "qmp_capabilities" ? .value([:]) : answer(command, message["arguments"])
@@ -105,7 +121,8 @@ public final class FakeQMPServer: Sendable {
                 case .value(let value):
                     send(["return": value, "id": id], to: client)
                 case .error(let errorClass, let description):
-                    send(["error": ["class": .string(errorClass), "desc": .string(description)], "id": id], to: client)
+                    send(
+                        ["error": ["class": .string(errorClass), "desc": .string(description)], "id": id], to: client)
                 case .hold(let value):
                     let message: JSONValue = ["return": value, "id": id]
                     let sendNow = state.withLock { state in

@@ -2,11 +2,11 @@ import Foundation
 import JobModel
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A small HTTP client for tests.
@@ -51,7 +51,9 @@ public struct HTTP: Sendable {
 
     public func get(_ path: String) async throws -> Result { try await send("GET", path) }
 
-    public func post(_ path: String, _ body: String? = nil) async throws -> Result { try await send("POST", path, body: body) }
+    public func post(_ path: String, _ body: String? = nil) async throws -> Result {
+        try await send("POST", path, body: body)
+    }
 
     /// Writes `raw` bytes on a fresh TCP connection to `port` and returns everything the server sends until it
     /// closes (or `timeout`): for requests URLSession will not make (a Content-Length with no body, ...).
@@ -65,12 +67,16 @@ public struct HTTP: Sendable {
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return "" }
         var offset = 0
         while offset < raw.count {
-            let sent = raw.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
+            let sent = raw.withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { break }
             offset += sent
         }
@@ -80,7 +86,9 @@ public struct HTTP: Sendable {
             let count = read(descriptor, &buffer, buffer.count)
             if count <= 0 { break }
             answer.append(contentsOf: buffer[0..<count])
-            if let text = String(bytes: answer, encoding: .utf8), text.contains("\r\n\r\n"), text.hasSuffix("}\n") { break }
+            if let text = String(bytes: answer, encoding: .utf8), text.contains("\r\n\r\n"), text.hasSuffix("}\n") {
+                break
+            }
         }
         return String(decoding: answer, as: UTF8.self)
     }

@@ -79,7 +79,8 @@ public struct Responder: Sendable {
             return convertible.problem.response(instance: request.path)
         }
         logger.error(
-            "unhandled error", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
+            "unhandled error",
+            metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
         return Problem.internalError().response(instance: request.path)
     }
 }

@@ -16,12 +16,14 @@ public struct Response: Sendable {
     /// A JSON body from any `Encodable`.
     public static func json(_ value: some Encodable, status: Int = 200, headers: [(String, String)] = []) -> Response {
         let body = (try? Self.encoder.encode(value)) ?? Data("null".utf8)
-        return Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: body + Data("\n".utf8))
+        return Response(
+            status: status, headers: [("Content-Type", "application/json")] + headers, body: body + Data("\n".utf8))
     }
 
     /// A plain-text body.
     public static func text(_ text: String, status: Int = 200) -> Response {
-        Response(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Data((text + "\n").utf8))
+        Response(
+            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Data((text + "\n").utf8))
     }
 
     static let encoder: JSONEncoder = {

@@ -24,12 +24,14 @@ extension JobError: ProblemConvertible {
         case .notABlockJob(let id, let type, let verb):
             return Problem(
                 "not-a-block-job", title: "Verb only applies to block jobs", status: 422,
-                detail: "'\(verb.rawValue)' applies only to block jobs (backup, mirror, stream, commit); job '\(id)' is a \(type?.rawValue ?? "job of unknown type")",
+                detail:
+                    "'\(verb.rawValue)' applies only to block jobs (backup, mirror, stream, commit); job '\(id)' is a \(type?.rawValue ?? "job of unknown type")",
                 extensions: ["job-id": .string(id), "verb": .string(verb.rawValue)])
         case .unsupportedJobType(let type, let supported):
             return Problem(
                 "unsupported-job-type", title: "Job type not supported", status: 422,
-                detail: "job type '\(type)' is not supported; supported: \(supported.map(\.rawValue).joined(separator: ", "))",
+                detail:
+                    "job type '\(type)' is not supported; supported: \(supported.map(\.rawValue).joined(separator: ", "))",
                 extensions: ["supported-types": .array(supported.map { .string($0.rawValue) })])
         case .unsupportedByEngine(let feature, let version, let since):
             let running = version.map { "QEMU \($0)" } ?? "the connected QEMU (version unknown)"
@@ -43,13 +45,18 @@ extension JobError: ProblemConvertible {
         case .pathOutsideImageRoots(let field, let path):
             return Problem(
                 "path-outside-image-roots", title: "File outside the image roots", status: 403,
-                detail: "'\(field)' names '\(path)', which does not resolve inside an image root (symlinks followed; json: and protocol names are not allowed)",
+                detail:
+                    "'\(field)' names '\(path)', which does not resolve inside an image root (symlinks followed; json: and protocol names are not allowed)",
                 extensions: ["field": .string(field), "path": .string(path)])
         case .driverNotAllowed(let field, let driver, let allowed):
             return Problem(
                 "driver-not-allowed", title: "Block driver not allowed", status: 403,
-                detail: "'\(field)' is '\(driver)', which is not on the driver allow-list (\(allowed.joined(separator: ", ")))",
-                extensions: ["field": .string(field), "driver": .string(driver), "allowed-drivers": .array(allowed.map { .string($0) })])
+                detail:
+                    "'\(field)' is '\(driver)', which is not on the driver allow-list (\(allowed.joined(separator: ", ")))",
+                extensions: [
+                    "field": .string(field), "driver": .string(driver),
+                    "allowed-drivers": .array(allowed.map { .string($0) }),
+                ])
         case .engine(let error, let operation):
             return Problem.engine(error, operation: operation)
         }
@@ -67,14 +74,17 @@ extension Problem {
     static func engine(_ error: QMPError, operation: JobError.Operation) -> Problem {
         switch error {
         case .command(let refusal):
-            let members: [String: JSONValue] = ["class": .string(refusal.errorClass), "desc": .string(refusal.description)]
+            let members: [String: JSONValue] = [
+                "class": .string(refusal.errorClass), "desc": .string(refusal.description),
+            ]
             if refusal.errorClass == "CommandNotFound" {
                 return Problem(
                     "unsupported-by-engine", title: "Not supported by this QEMU", status: 501,
                     detail: refusal.description, extensions: members)
             }
             switch operation {
-            case .verb(_, let id) where refusal.errorClass == "DeviceNotActive" || refusal.description == "Job not found":
+            case .verb(_, let id)
+            where refusal.errorClass == "DeviceNotActive" || refusal.description == "Job not found":
                 var problem = unknownJob(id)
                 problem.extensions.merge(members) { $1 }
                 return problem
@@ -122,6 +132,8 @@ extension Problem {
     }
 
     static func internalError() -> Problem {
-        Problem("internal", title: "Internal error", status: 500, detail: "jobgate failed to handle the request; see its log")
+        Problem(
+            "internal", title: "Internal error", status: 500,
+            detail: "jobgate failed to handle the request; see its log")
     }
 }

@@ -24,7 +24,9 @@ public struct HealthRoutes: Sendable {
             return Response.json(
                 [
                     "status": "ready",
-                    "qemu": ["version": .string(state.version?.description ?? ""), "package": .string(state.package ?? "")],
+                    "qemu": [
+                        "version": .string(state.version?.description ?? ""), "package": .string(state.package ?? ""),
+                    ],
                 ] as JSONValue)
         }
     }

@@ -48,7 +48,8 @@ public struct JobRoutes: Sendable {
             guard let verb = JobVerb(rawValue: name) else {
                 throw Problem(
                     "unknown-verb", title: "No such verb", status: 404,
-                    detail: "'\(name)' is not a job verb; verbs: \(JobVerb.allCases.map(\.rawValue).joined(separator: ", "))",
+                    detail:
+                        "'\(name)' is not a job verb; verbs: \(JobVerb.allCases.map(\.rawValue).joined(separator: ", "))",
                     extensions: ["verb": .string(name)])
             }
             let record = try await manager.apply(verb, to: id, body: try request.jsonObject(emptyIsEmptyObject: true))

@@ -21,7 +21,8 @@ func cmhdAccessHandler(
 
     guard let boxPointer = requestContext.pointee else {
         if let length = lookupHeader(connection, "Content-Length").flatMap(Int.init), length > server.bodyLimit {
-            return queue(Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: String(cString: url!)), on: connection)
+            return queue(
+                Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: String(cString: url!)), on: connection)
         }
         let box = ConnectionBox(connection: ConnectionHandle(raw: connection))
         requestContext.pointee = Unmanaged.passRetained(box).toOpaque()
@@ -101,7 +102,8 @@ private func values(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -> [Stri
     let collector = ValueCollector(lowercaseKeys: kind == .HEADER_KIND)
     // Safe because the collector outlives the synchronous iteration (withExtendedLifetime).
     withExtendedLifetime(collector) {
-        _ = MHD_get_connection_values(connection, kind, cmhdCollectValue, Unmanaged.passUnretained(collector).toOpaque())
+        _ = MHD_get_connection_values(
+            connection, kind, cmhdCollectValue, Unmanaged.passUnretained(collector).toOpaque())
     }
     return collector.values
 }

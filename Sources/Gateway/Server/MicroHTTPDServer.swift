@@ -80,7 +80,8 @@ public final class MicroHTTPDServer: Service, Sendable {
         self.logger = logger
         let (stream, continuation) = AsyncStream.makeStream(of: DeferredRequest.self)
         self.requests = stream
-        self.context = ServerContext(responder: responder, bodyLimit: configuration.bodyLimit, continuation: continuation)
+        self.context = ServerContext(
+            responder: responder, bodyLimit: configuration.bodyLimit, continuation: continuation)
     }
 
     /// Binds and starts serving; deferred requests wait until `run()` consumes them.

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// All integration suites run one test at a time: each starts real processes, and the machines have 2 cores.
@@ -58,7 +58,9 @@ final class JobgateInstance: Sendable {
         try #require(listening, "jobgate did not start listening:\n\(process.output)")
         let instance = JobgateInstance(dataDirectory: directory, port: bound!, process: process)
         if waitForEngine {
-            let ready = try await eventually(timeout: .seconds(30)) { try await instance.http.get("/readyz").status == 200 }
+            let ready = try await eventually(timeout: .seconds(30)) {
+                try await instance.http.get("/readyz").status == 200
+            }
             try #require(ready, "jobgate's engine never became ready:\n\(process.output)")
         }
         return instance
@@ -144,7 +146,9 @@ final class JobgateInstance: Sendable {
 
     /// Polls the job until its status is one of `statuses`, and returns the record.
     @discardableResult
-    func waitForJob(_ id: String, status statuses: Set<String>, timeout: Duration = .seconds(60)) async throws -> JSONValue {
+    func waitForJob(_ id: String, status statuses: Set<String>, timeout: Duration = .seconds(60)) async throws
+        -> JSONValue
+    {
         var last: JSONValue = .null
         let reached = try await eventually(timeout: timeout) {
             last = try await job(id)

@@ -5,7 +5,9 @@ import Testing
 /// qemu-img and qemu-io, the tools that check results on disk. A missing tool fails the test: never a skip.
 enum QemuTools {
     static func tool(_ name: String) throws -> String {
-        try #require(ChildProcess.find(name), "\(name) is not installed (Debian package qemu-utils); scripts/test.sh installs it")
+        try #require(
+            ChildProcess.find(name), "\(name) is not installed (Debian package qemu-utils); scripts/test.sh installs it"
+        )
     }
 
     /// Runs qemu-img; expects exit status 0 unless `expecting` says otherwise.
@@ -23,7 +25,9 @@ enum QemuTools {
     }
 
     /// A qcow2 image of `size` at `path`, with `pattern` bytes written over the first `filled` bytes.
-    static func makeImage(_ path: String, size: String = "64M", filled: String? = nil, pattern: String = "0x5a") async throws {
+    static func makeImage(_ path: String, size: String = "64M", filled: String? = nil, pattern: String = "0x5a")
+        async throws
+    {
         try await img("create", "-f", "qcow2", path, size)
         if let filled { try await io(path, "write -P \(pattern) 0 \(filled)") }
     }
