@@ -4,16 +4,37 @@ import Foundation
     import Glibc
 #endif
 
-/// Runs a program to completion with stdin from /dev/null and stdout/stderr appended to a log file.
+/// Starts programs with stdin from /dev/null and stdout/stderr appended to a log file.
 ///
 /// Foundation's `Process` is not used: on Linux it notices exit through a descriptor the child inherits, and a
 /// daemonizing child (QEMU's `-daemonize`) hands that descriptor to the daemon, so the exit is never seen.
 /// Here `waitpid` runs on a thread of its own, off the cooperative pool. jobgate's own descriptors are all
 /// close-on-exec (libmicrohttpd's sockets, the QMP socket), so the daemon inherits none of them.
-enum Spawn {
+public enum Spawn {
+    /// Runs `executable` to completion.
     /// - Returns: the program's exit status (128 + signal number if it was killed).
     /// - Throws: `EngineHostError.startFailed` if the program cannot be started.
     static func run(_ executable: String, arguments: [String], logPath: String) async throws -> Int32 {
+        let child = try start(executable, arguments: arguments, logPath: logPath)
+        return await withCheckedContinuation { continuation in
+            let waiter = Thread {
+                var status: Int32 = 0
+                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+                continuation.resume(returning: exitStatus(status))
+            }
+            waiter.name = "engine-spawn"
+            waiter.start()
+        }
+    }
+
+    /// `waitpid`'s status as an exit code: the code itself, or 128 + the signal that killed the process.
+    public static func exitStatus(_ status: Int32) -> Int32 {
+        status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// Starts `executable` and returns its pid; the caller reaps it.
+    /// - Throws: `EngineHostError.startFailed` if the program cannot be started.
+    public static func start(_ executable: String, arguments: [String], logPath: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -42,16 +63,6 @@ enum Spawn {
         guard result == 0 else {
             throw EngineHostError.startFailed(binary: executable, reason: String(cString: strerror(result)))
         }
-        let child = pid
-        return await withCheckedContinuation { continuation in
-            let waiter = Thread {
-                var status: Int32 = 0
-                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-                let exited = status & 0x7f == 0
-                continuation.resume(returning: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
-            }
-            waiter.name = "engine-spawn"
-            waiter.start()
-        }
+        return pid
     }
 }

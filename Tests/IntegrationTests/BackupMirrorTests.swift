@@ -11,10 +11,7 @@ extension Integration {
             try await JobgateInstance.with { gate in
                 let source = gate.imageRoot + "/src.qcow2"
                 let target = gate.imageRoot + "/dst.qcow2"
-                try await QemuTools.makeImage(source, filled: "48M")
-                try await QemuTools.makeImage(target)
-                try await gate.addQcow2Node("src", file: "src.qcow2")
-                try await gate.addQcow2Node("dst", file: "dst.qcow2")
+                try await gate.attachSourceAndTarget(filled: "48M")
 
                 let created = try await gate.http.post(
                     "/jobs", #"{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full","speed":1048576}"#
@@ -61,10 +58,7 @@ extension Integration {
             try await JobgateInstance.with { gate in
                 let source = gate.imageRoot + "/src.qcow2"
                 let target = gate.imageRoot + "/dst.qcow2"
-                try await QemuTools.makeImage(source, filled: "40M", pattern: "0x3c")
-                try await QemuTools.makeImage(target)
-                try await gate.addQcow2Node("src", file: "src.qcow2")
-                try await gate.addQcow2Node("dst", file: "dst.qcow2")
+                try await gate.attachSourceAndTarget(filled: "40M", pattern: "0x3c")
 
                 let created = try await gate.http.post(
                     "/jobs", #"{"type":"mirror","id":"m0","device":"src","target":"dst","sync":"full"}"#)

@@ -14,13 +14,9 @@ extension Integration {
         @Test("a dead engine is replaced; its live job becomes a concluded record saying why")
         func engineDeath() async throws {
             try await JobgateInstance.with { gate in
-                try await QemuTools.makeImage(gate.imageRoot + "/src.qcow2", filled: "16M")
-                try await QemuTools.makeImage(gate.imageRoot + "/dst.qcow2")
-                try await gate.addQcow2Node("src", file: "src.qcow2")
-                try await gate.addQcow2Node("dst", file: "dst.qcow2")
-                let created = try await gate.http.post(
-                    "/jobs", #"{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full","speed":65536}"#)
-                try #require(created.status == 201, "\(created.text)")
+                try await gate.attachSourceAndTarget(filled: "16M")
+                try await gate.createJob(
+                    #"{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full","speed":65536}"#)
                 try await gate.waitForJob("b0", status: ["running"])
                 let first = try #require(gate.enginePID)
 
@@ -51,13 +47,8 @@ extension Integration {
                 let command = (try? String(contentsOfFile: "/proc/\(engine)/cmdline", encoding: .utf8)) ?? ""
                 #expect(command.contains("qemu-storage-daemon"), "\(command)")
 
-                try await QemuTools.makeImage(gate.imageRoot + "/src.qcow2", filled: "8M", pattern: "0x11")
-                try await QemuTools.makeImage(gate.imageRoot + "/dst.qcow2")
-                try await gate.addQcow2Node("src", file: "src.qcow2")
-                try await gate.addQcow2Node("dst", file: "dst.qcow2")
-                let created = try await gate.http.post(
-                    "/jobs", #"{"type":"backup","id":"q0","device":"src","target":"dst","sync":"full"}"#)
-                try #require(created.status == 201, "\(created.text)")
+                try await gate.attachSourceAndTarget(filled: "8M", pattern: "0x11")
+                try await gate.createJob(#"{"type":"backup","id":"q0","device":"src","target":"dst","sync":"full"}"#)
                 try await gate.waitForJob("q0", status: ["null"])
                 try await gate.deleteNode("src")
                 try await gate.deleteNode("dst")

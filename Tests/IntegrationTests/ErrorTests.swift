@@ -9,10 +9,7 @@ extension Integration {
         @Test("refusals: verb table, unknown job/verb, bad bodies, size cap, confinement, drivers, change on 7.2")
         func refusals() async throws {
             try await JobgateInstance.with { gate in
-                try await QemuTools.makeImage(gate.imageRoot + "/src.qcow2", filled: "16M")
-                try await QemuTools.makeImage(gate.imageRoot + "/dst.qcow2")
-                try await gate.addQcow2Node("src", file: "src.qcow2")
-                try await gate.addQcow2Node("dst", file: "dst.qcow2")
+                try await gate.attachSourceAndTarget(filled: "16M")
                 let created = try await gate.http.post(
                     "/jobs", #"{"type":"backup","id":"slow","device":"src","target":"dst","sync":"full","speed":65536}"#
                 )

@@ -15,13 +15,9 @@ extension Integration {
             let first = try await JobgateInstance.start(arguments: [])
             var second: JobgateInstance?
             do {
-                try await QemuTools.makeImage(first.imageRoot + "/src.qcow2", filled: "32M")
-                try await QemuTools.makeImage(first.imageRoot + "/dst.qcow2")
-                try await first.addQcow2Node("src", file: "src.qcow2")
-                try await first.addQcow2Node("dst", file: "dst.qcow2")
-                let created = try await first.http.post(
-                    "/jobs", #"{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full","speed":524288}"#)
-                try #require(created.status == 201, "\(created.text)")
+                try await first.attachSourceAndTarget(filled: "32M")
+                try await first.createJob(
+                    #"{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full","speed":524288}"#)
                 try await first.waitForJob("b0", status: ["running"])
                 let engine = try #require(first.enginePID)
 

@@ -125,6 +125,23 @@ final class JobgateInstance: Sendable {
         try #require(answer.status == 201, "POST /nodes \(name): \(answer.status) \(answer.text)")
     }
 
+    /// Makes `src.qcow2` (64 MiB, the first `filled` bytes set to `pattern`) and an empty 64 MiB `dst.qcow2` in the
+    /// image root, and attaches them as nodes `src` and `dst`.
+    func attachSourceAndTarget(filled: String, pattern: String = "0x5a") async throws {
+        try await QemuTools.makeImage(imageRoot + "/src.qcow2", filled: filled, pattern: pattern)
+        try await QemuTools.makeImage(imageRoot + "/dst.qcow2")
+        try await addQcow2Node("src", file: "src.qcow2")
+        try await addQcow2Node("dst", file: "dst.qcow2")
+    }
+
+    /// `POST /jobs`; expects 201 and returns the record.
+    @discardableResult
+    func createJob(_ body: String) async throws -> JSONValue {
+        let answer = try await http.post("/jobs", body)
+        try #require(answer.status == 201, "POST /jobs \(body): \(answer.status) \(answer.text)")
+        return try #require(answer.json)
+    }
+
     /// `DELETE /nodes/{name}`; expects 204.
     func deleteNode(_ name: String) async throws {
         let answer = try await http.send("DELETE", "/nodes/\(name)")
