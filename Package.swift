@@ -60,7 +60,7 @@ let package = Package(
             ]
         ),
         // Shared by tests: a fake QMP server on a UNIX socket, and HTTP/process helpers.
-        .target(name: "TestSupport", dependencies: ["JobModel", "QMP"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["JobModel", "QMP", "Jobs"], path: "Tests/TestSupport"),
         .testTarget(name: "JobModelTests", dependencies: ["JobModel"]),
         .testTarget(name: "QMPTests", dependencies: ["QMP", "JobModel", "TestSupport"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "QMP", "JobModel", "TestSupport"]),

@@ -12,6 +12,14 @@ public struct ArgumentSchema: Sendable {
         case oneOf([String])
         /// Any JSON object (checked elsewhere, if at all).
         case object
+        /// An array of strings (node names).
+        case strings
+        /// A QAPI `BlockdevRef`: a node name, or an inline object (checked by the image-root policy).
+        case nodeReference
+        /// A nested object with a schema of its own.
+        indirect case nested(ArgumentSchema)
+        /// A QAPI flat union: the object's `tag` member picks the schema.
+        indirect case union(tag: String, [String: ArgumentSchema])
     }
 
     public var fields: [String: Kind]
@@ -38,7 +46,9 @@ public struct ArgumentSchema: Sendable {
         }
     }
 
-    private static func check(_ value: JSONValue, against kind: Kind, field: String) throws {
+    /// Checks one value against `kind`; `field` names it in errors.
+    /// - Throws: `JobError.invalidField`.
+    static func check(_ value: JSONValue, against kind: Kind, field: String) throws {
         switch kind {
         case .string:
             guard value.stringValue != nil else { throw mismatch(field, "a string", value) }
@@ -52,6 +62,27 @@ public struct ArgumentSchema: Sendable {
                 throw JobError.invalidField(
                     field: field, detail: "'\(field)' must be at least \(minimum), got \(number)")
             }
+        case .strings:
+            guard let elements = value.arrayValue, elements.allSatisfy({ $0.stringValue != nil }) else {
+                throw mismatch(field, "an array of strings", value)
+            }
+        case .nodeReference:
+            guard value.stringValue != nil || value.objectValue != nil else {
+                throw mismatch(field, "a node name or an object", value)
+            }
+        case .nested(let schema):
+            guard let object = value.objectValue else { throw mismatch(field, "an object", value) }
+            try schema.validate(object, prefix: field + ".")
+        case .union(let tag, let variants):
+            guard let object = value.objectValue else { throw mismatch(field, "an object", value) }
+            guard let name = object[tag]?.stringValue, let schema = variants[name] else {
+                throw JobError.invalidField(
+                    field: "\(field).\(tag)",
+                    detail: "'\(field).\(tag)' must be one of \(variants.keys.sorted().joined(separator: ", "))")
+            }
+            var rest = object
+            rest[tag] = nil
+            try schema.validate(rest, prefix: field + ".")
         case .oneOf(let choices):
             guard let text = value.stringValue, choices.contains(text) else {
                 throw JobError.invalidField(

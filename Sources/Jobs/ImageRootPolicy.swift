@@ -41,9 +41,9 @@ public struct ImageRootPolicy: Sendable {
     /// Checks and rewrites `blockdev-add` arguments.
     /// - Returns: the arguments with every file name made absolute and real, and the qcow2 images to inspect.
     /// - Throws: `JobError.pathOutsideImageRoots`, `.driverNotAllowed`, `.invalidField`.
-    public func confine(_ arguments: JSONValue) throws -> (JSONValue, [ImageToInspect]) {
+    public func confine(_ arguments: JSONValue, path: String = "") throws -> (JSONValue, [ImageToInspect]) {
         var inspections: [ImageToInspect] = []
-        let result = try walk(arguments, path: "", inspections: &inspections)
+        let result = try walk(arguments, path: path, inspections: &inspections)
         return (result, inspections)
     }
 

@@ -1,6 +1,7 @@
 import JobModel
 
-/// How a `POST /jobs` body of one job type becomes a QMP command (`qapi/block-core.json`, QEMU 7.2).
+/// How a `POST /jobs` body of one job type becomes a QMP command (`qapi/block-core.json`, `qapi/job.json`;
+/// argument names checked against QEMU 7.2's `query-qmp-schema`).
 ///
 /// The body is `{"type": T, "id": ID, ...the command's arguments}`; `id` becomes the command's `job-id`.
 public struct JobCommand: Sendable {
@@ -10,37 +11,124 @@ public struct JobCommand: Sendable {
     /// The command's arguments other than `job-id`.
     public var schema: ArgumentSchema
 
-    /// The job types jobgate runs, by type.
-    public static let all: [JobType: JobCommand] = [
-        .backup: JobCommand(type: .backup, command: "blockdev-backup", schema: backupSchema),
-        .mirror: JobCommand(type: .mirror, command: "blockdev-mirror", schema: mirrorSchema),
-    ]
+    /// The command for `type`; exhaustive, so a new `JobType` does not compile until it has one.
+    public static func command(for type: JobType) -> JobCommand {
+        switch type {
+        case .backup: JobCommand(type: type, command: "blockdev-backup", schema: backupSchema)
+        case .mirror: JobCommand(type: type, command: "blockdev-mirror", schema: mirrorSchema)
+        case .stream: JobCommand(type: type, command: "block-stream", schema: streamSchema)
+        case .commit: JobCommand(type: type, command: "block-commit", schema: commitSchema)
+        case .create: JobCommand(type: type, command: "blockdev-create", schema: createSchema)
+        case .amend: JobCommand(type: type, command: "x-blockdev-amend", schema: amendSchema)
+        case .snapshotSave: JobCommand(type: type, command: "snapshot-save", schema: snapshotSchema)
+        case .snapshotLoad: JobCommand(type: type, command: "snapshot-load", schema: snapshotSchema)
+        case .snapshotDelete: JobCommand(type: type, command: "snapshot-delete", schema: snapshotDeleteSchema)
+        }
+    }
 
     static let errorPolicy = ArgumentSchema.Kind.oneOf(["report", "ignore", "enospc", "stop", "auto"])
+    static let syncMode = ArgumentSchema.Kind.oneOf(["top", "full", "none", "incremental", "bitmap"])
+    static let preallocation = ArgumentSchema.Kind.oneOf(["off", "metadata", "falloc", "full"])
 
-    /// `blockdev-backup` (`BlockdevBackup` in qapi/block-core.json).
+    /// Fields every block job takes.
+    static let blockJobFields: [String: ArgumentSchema.Kind] = [
+        "device": .string, "speed": .integer(minimum: 0), "auto-finalize": .boolean, "auto-dismiss": .boolean,
+        "filter-node-name": .string,
+    ]
+
+    /// `blockdev-backup` (`BlockdevBackup`).
     static let backupSchema = ArgumentSchema(
-        fields: [
-            "device": .string, "target": .string,
-            "sync": .oneOf(["top", "full", "none", "incremental", "bitmap"]),
-            "speed": .integer(minimum: 0), "bitmap": .string,
-            "bitmap-mode": .oneOf(["on-success", "never", "always"]),
-            "compress": .boolean, "on-source-error": errorPolicy, "on-target-error": errorPolicy,
-            "auto-finalize": .boolean, "auto-dismiss": .boolean, "filter-node-name": .string, "x-perf": .object,
-        ],
+        fields: blockJobFields.merging([
+            "target": .string, "sync": syncMode, "bitmap": .string,
+            "bitmap-mode": .oneOf(["on-success", "never", "always"]), "compress": .boolean,
+            "on-source-error": errorPolicy, "on-target-error": errorPolicy, "x-perf": .object,
+        ]) { $1 },
         required: ["device", "target", "sync"])
 
     /// `blockdev-mirror` (`BlockdevMirror`).
     static let mirrorSchema = ArgumentSchema(
-        fields: [
-            "device": .string, "target": .string, "replaces": .string,
-            "sync": .oneOf(["top", "full", "none", "incremental", "bitmap"]),
-            "speed": .integer(minimum: 0), "granularity": .integer(minimum: 512),
+        fields: blockJobFields.merging([
+            "target": .string, "replaces": .string, "sync": syncMode, "granularity": .integer(minimum: 512),
             "buf-size": .integer(minimum: 1), "on-source-error": errorPolicy, "on-target-error": errorPolicy,
-            "filter-node-name": .string, "copy-mode": .oneOf(["background", "write-blocking"]),
-            "auto-finalize": .boolean, "auto-dismiss": .boolean,
-        ],
+            "copy-mode": .oneOf(["background", "write-blocking"]),
+        ]) { $1 },
         required: ["device", "target", "sync"])
+
+    /// `block-stream`. `backing-file` is a file name QEMU writes into the image: confined like any other.
+    static let streamSchema = ArgumentSchema(
+        fields: blockJobFields.merging([
+            "base": .string, "base-node": .string, "backing-file": .string, "bottom": .string, "on-error": errorPolicy,
+        ]) { $1 },
+        required: ["device"])
+
+    /// `block-commit`. `backing-file` is confined as for stream.
+    static let commitSchema = ArgumentSchema(
+        fields: blockJobFields.merging([
+            "base-node": .string, "base": .string, "top-node": .string, "top": .string, "backing-file": .string,
+            "on-error": errorPolicy,
+        ]) { $1 },
+        required: ["device"])
+
+    /// `blockdev-create`: `options` is `BlockdevCreateOptions`, a union on `driver` (file, qcow2, luks here).
+    static let createSchema = ArgumentSchema(
+        fields: [
+            "options": .union(
+                tag: "driver",
+                [
+                    "file": ArgumentSchema(
+                        fields: [
+                            "filename": .string, "size": .integer(minimum: 0), "preallocation": preallocation,
+                            "nocow": .boolean, "extent-size-hint": .integer(minimum: 0),
+                        ],
+                        required: ["filename", "size"]),
+                    "qcow2": ArgumentSchema(
+                        fields: [
+                            "file": .nodeReference, "data-file": .nodeReference, "data-file-raw": .boolean,
+                            "extended-l2": .boolean, "size": .integer(minimum: 0), "version": .oneOf(["v2", "v3"]),
+                            "backing-file": .string, "backing-fmt": .string, "encrypt": .object,
+                            "cluster-size": .integer(minimum: 512), "preallocation": preallocation,
+                            "lazy-refcounts": .boolean, "refcount-bits": .integer(minimum: 1),
+                            "compression-type": .oneOf(["zlib", "zstd"]),
+                        ],
+                        required: ["file", "size"]),
+                    "luks": ArgumentSchema(
+                        fields: [
+                            "file": .nodeReference, "key-secret": .string, "cipher-alg": .string,
+                            "cipher-mode": .string, "ivgen-alg": .string, "ivgen-hash-alg": .string,
+                            "hash-alg": .string, "iter-time": .integer(minimum: 0), "size": .integer(minimum: 0),
+                            "preallocation": preallocation,
+                        ],
+                        required: ["file", "size"]),
+                ])
+        ],
+        required: ["options"])
+
+    /// `x-blockdev-amend`: `options` is `BlockdevAmendOptions`, a union on `driver` (qcow2, luks).
+    static let amendSchema = ArgumentSchema(
+        fields: [
+            "node-name": .string, "force": .boolean,
+            "options": .union(
+                tag: "driver",
+                [
+                    "qcow2": ArgumentSchema(fields: ["encrypt": .object], required: []),
+                    "luks": ArgumentSchema(
+                        fields: [
+                            "state": .oneOf(["active", "inactive"]), "new-secret": .string, "old-secret": .string,
+                            "keyslot": .integer(minimum: 0), "iter-time": .integer(minimum: 0),
+                            "secret": .string,
+                        ],
+                        required: ["state"]),
+                ]),
+        ],
+        required: ["node-name", "options"])
+
+    /// `snapshot-save` and `snapshot-load`.
+    static let snapshotSchema = ArgumentSchema(
+        fields: ["tag": .string, "vmstate": .string, "devices": .strings], required: ["tag", "vmstate", "devices"])
+
+    /// `snapshot-delete`.
+    static let snapshotDeleteSchema = ArgumentSchema(
+        fields: ["tag": .string, "devices": .strings], required: ["tag", "devices"])
 
     /// QEMU's job id rule (util/id.c `id_wellformed`): an ASCII letter, then letters, digits, `-`, `.`, `_`.
     public static func isWellFormedID(_ id: String) -> Bool {

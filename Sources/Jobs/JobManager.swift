@@ -11,13 +11,19 @@ public actor JobManager {
     /// The records, for lock-free-of-actor reads.
     public nonisolated let book: JobBook
     private let engine: any QMPExecuting
+    private let confinement: JobConfinement
     private let status: EngineStatus
     private let logger: Logger
     /// Requests under way, by job id: what to put in the record if an event announces the job before the reply.
     private var creations: [String: (type: JobType, request: JSONValue)] = [:]
 
-    public init(engine: any QMPExecuting, status: EngineStatus, book: JobBook = JobBook(), logger: Logger) {
+    /// - Parameter policy: the image roots and driver allow-list every job's file names are held to.
+    public init(
+        engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, book: JobBook = JobBook(),
+        logger: Logger
+    ) {
         self.engine = engine
+        self.confinement = JobConfinement(policy: policy, nodes: NodeLookup(engine: engine))
         self.status = status
         self.book = book
         self.logger = logger
@@ -38,19 +44,16 @@ public actor JobManager {
 
     /// Creates a job of `type` with QMP arguments `arguments` (without `job-id`).
     /// - Parameter request: the client's body, kept in the record.
-    /// - Throws: `JobError` (`.invalidField`, `.unsupportedJobType`, `.engine(..., .create)`).
+    /// - Throws: `JobError` (`.invalidField`, the image-root policy's refusals, `.engine(..., .create)`).
     public func create(type: JobType, id: String, arguments: [String: JSONValue], request: JSONValue) async throws
         -> JobRecord
     {
-        guard let command = JobCommand.all[type] else {
-            throw JobError.unsupportedJobType(
-                type.rawValue, supported: JobCommand.all.keys.sorted { $0.rawValue < $1.rawValue })
-        }
+        let command = JobCommand.command(for: type)
         guard JobCommand.isWellFormedID(id) else {
             throw JobError.invalidField(field: "id", detail: "Invalid job ID '\(id)'")
         }
         try command.schema.validate(arguments)
-        var qmpArguments = arguments
+        var qmpArguments = try await confinement.confine(type, arguments)
         qmpArguments["job-id"] = .string(id)
         creations[id] = (type, request)
         defer { creations[id] = nil }
@@ -66,8 +69,10 @@ public actor JobManager {
                 ?? JobRecord(id: id, type: type, status: .created, createdAt: now)
             current.type = type
             current.request = request
+            // QEMU creates create/amend/snapshot-* jobs with manual dismiss and auto finalize, always.
             current.autoFinalize = current.autoFinalize ?? arguments["auto-finalize"]?.boolValue ?? true
-            current.autoDismiss = current.autoDismiss ?? arguments["auto-dismiss"]?.boolValue ?? true
+            current.autoDismiss =
+                current.autoDismiss ?? (type.isBlockJob ? arguments["auto-dismiss"]?.boolValue ?? true : false)
             record = current
         }
         logger.info("job created", metadata: ["job_id": "\(id)", "type": "\(type.rawValue)"])

@@ -52,21 +52,16 @@ public struct NodeCatalog: Sendable {
 
     /// Every named node, as `query-named-block-nodes` (flat) reports them.
     public func list() async throws -> [JSONValue] {
-        do {
-            return try await engine.execute("query-named-block-nodes", arguments: ["flat": true]).arrayValue ?? []
-        } catch let error as QMPError {
-            throw JobError.engine(error, operation: .query)
-        }
+        try await NodeLookup(engine: engine).all()
     }
 
     private func node(named name: String) async throws -> JSONValue? {
-        try await list().first { $0["node-name"]?.stringValue == name }
+        try await NodeLookup(engine: engine).node(named: name)
     }
 
     /// The file behind a `file`-driver node; nil for other drivers (they name no file QEMU could follow).
     private func fileName(ofNode name: String) async throws -> String? {
-        guard let node = try await node(named: name) else { return nil }
-        guard node["drv"]?.stringValue == "file" else { return nil }
+        guard let node = try await node(named: name), node["drv"]?.stringValue == "file" else { return nil }
         return node["file"]?.stringValue
     }
 }

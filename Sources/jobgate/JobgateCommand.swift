@@ -34,6 +34,13 @@ struct JobgateCommand: AsyncParsableCommand {
     var imageRoot: [String] = []
 
     @Option(
+        help: """
+            Block drivers a request may name, comma-separated; replaces the default list \
+            (file,qcow2,raw,null-co). Add e.g. blkdebug for fault injection, luks for encrypted images.
+            """)
+    var allowDrivers = ImageRootPolicy.defaultDrivers.sorted().joined(separator: ",")
+
+    @Option(
         help: "QEMU program hosting the jobs: system (qemu-system-<arch> -machine none) or qsd (qemu-storage-daemon).")
     var engine: EngineHost.Kind = .system
 
@@ -89,8 +96,14 @@ struct JobgateCommand: AsyncParsableCommand {
                     stopOnExit: stopEngineOnExit)
             }
         let supervisor = EngineSupervisor(mode: mode, client: client, status: status, logger: logger)
-        let manager = JobManager(engine: client, status: status, logger: logger)
-        let catalog = NodeCatalog(engine: client, policy: try ImageRootPolicy(roots: roots))
+        let policy = try ImageRootPolicy(
+            roots: roots,
+            allowedDrivers: Set(
+                allowDrivers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                    !$0.isEmpty
+                }))
+        let manager = JobManager(engine: client, policy: policy, status: status, logger: logger)
+        let catalog = NodeCatalog(engine: client, policy: policy)
 
         let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: catalog)
 

@@ -53,8 +53,8 @@ import Yams
     static func router() -> Router {
         let engine = ScriptedEngine()
         let status = EngineStatus()
-        let manager = JobManager(engine: engine, status: status, logger: .init(label: "test"))
-        let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
+        let manager = JobManager(engine: engine, policy: testPolicy(), status: status, logger: .init(label: "test"))
+        let policy = testPolicy()
         return GatewayRoutes.makeRouter(
             engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
     }

@@ -19,8 +19,8 @@ import Testing
     func responder(connected: Bool = true) -> (Responder, JobManager) {
         let status = EngineStatus()
         if connected { status.markConnected(QMPGreeting(version: QEMUVersion(major: 7, minor: 2, micro: 22))) }
-        let manager = JobManager(engine: engine, status: status, logger: Logger(label: "test"))
-        let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
+        let manager = JobManager(engine: engine, policy: testPolicy(), status: status, logger: Logger(label: "test"))
+        let policy = testPolicy()
         let router = GatewayRoutes.makeRouter(
             engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
         return (Responder(router: router, logger: Logger(label: "test")), manager)
@@ -70,8 +70,9 @@ import Testing
             }
             return []
         }
-        let manager = JobManager(engine: refusing, status: EngineStatus(), logger: Logger(label: "test"))
-        let policy = try! ImageRootPolicy(roots: [NSTemporaryDirectory()])
+        let manager = JobManager(
+            engine: refusing, policy: testPolicy(), status: EngineStatus(), logger: Logger(label: "test"))
+        let policy = testPolicy()
         let router = GatewayRoutes.makeRouter(
             engine: EngineStatus(), manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy))
         let responder = Responder(router: router, logger: Logger(label: "test"))
@@ -83,12 +84,17 @@ import Testing
         #expect(await respond(responder, "POST", "/jobs/b0/pause").0 == 404)
     }
 
-    @Test("job types jobgate does not run yet are refused before QEMU is asked")
-    func unsupportedType() async {
+    @Test("a nested unknown field of a create body is named, and QEMU is not asked")
+    func nestedFieldNamed() async {
         let (responder, _) = responder()
-        let (status, problem) = await respond(responder, "POST", "/jobs", #"{"type":"stream","id":"s0","device":"x"}"#)
-        #expect(status == 422)
-        #expect(problem?["type"] == "urn:jobgate:problem:unsupported-job-type")
+        let body = #"{"type":"create","id":"c0","options":{"driver":"qcow2","file":"n","size":1,"bogus":true}}"#
+        let (status, problem) = await respond(responder, "POST", "/jobs", body)
+        #expect(status == 400)
+        #expect(problem?["field"] == "options.bogus")
+        let (unionStatus, unionProblem) = await respond(
+            responder, "POST", "/jobs", #"{"type":"create","id":"c0","options":{"driver":"vmdk","size":1}}"#)
+        #expect(unionStatus == 400)
+        #expect(unionProblem?["field"] == "options.driver")
         #expect(engine.commands.isEmpty)
     }
 }

@@ -17,7 +17,7 @@ import Testing
     {
         let status = EngineStatus()
         status.markConnected(QMPGreeting(version: version))
-        return JobManager(engine: engine, status: status, logger: Logger(label: "test"))
+        return JobManager(engine: engine, policy: testPolicy(), status: status, logger: Logger(label: "test"))
     }
 
     /// Creates backup "b0" and feeds the given statuses as JOB_STATUS_CHANGE events.

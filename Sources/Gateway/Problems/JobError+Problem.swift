@@ -27,12 +27,6 @@ extension JobError: ProblemConvertible {
                 detail:
                     "'\(verb.rawValue)' applies only to block jobs (backup, mirror, stream, commit); job '\(id)' is a \(type?.rawValue ?? "job of unknown type")",
                 extensions: ["job-id": .string(id), "verb": .string(verb.rawValue)])
-        case .unsupportedJobType(let type, let supported):
-            return Problem(
-                "unsupported-job-type", title: "Job type not supported", status: 422,
-                detail:
-                    "job type '\(type)' is not supported; supported: \(supported.map(\.rawValue).joined(separator: ", "))",
-                extensions: ["supported-types": .array(supported.map { .string($0.rawValue) })])
         case .unsupportedByEngine(let feature, let version, let since):
             let running = version.map { "QEMU \($0)" } ?? "the connected QEMU (version unknown)"
             return Problem(
