@@ -105,7 +105,7 @@ struct JobgateCommand: AsyncParsableCommand {
         let manager = JobManager(engine: client, policy: policy, status: status, logger: logger)
         let catalog = NodeCatalog(engine: client, policy: policy)
 
-        let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: catalog)
+        let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: catalog, secrets: client)
 
         var serverConfiguration = MicroHTTPDServer.Configuration(
             host: address.host, port: address.port, threadPoolSize: threads)

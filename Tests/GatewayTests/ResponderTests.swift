@@ -22,7 +22,7 @@ import Testing
         let manager = JobManager(engine: engine, policy: testPolicy(), status: status, logger: Logger(label: "test"))
         let policy = testPolicy()
         let router = GatewayRoutes.makeRouter(
-            engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy))
+            engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy), secrets: engine)
         return (Responder(router: router, logger: Logger(label: "test")), manager)
     }
 
@@ -74,7 +74,8 @@ import Testing
             engine: refusing, policy: testPolicy(), status: EngineStatus(), logger: Logger(label: "test"))
         let policy = testPolicy()
         let router = GatewayRoutes.makeRouter(
-            engine: EngineStatus(), manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy))
+            engine: EngineStatus(), manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy),
+            secrets: refusing)
         let responder = Responder(router: router, logger: Logger(label: "test"))
         let (status, problem) = await respond(
             responder, "POST", "/jobs", #"{"type":"backup","id":"b0","device":"x","target":"y","sync":"full"}"#)
