@@ -14,6 +14,8 @@ public struct ArgumentSchema: Sendable {
         case object
         /// An array of strings (node names).
         case strings
+        /// Any JSON array.
+        case array
         /// A QAPI `BlockdevRef`: a node name, or an inline object (checked by the image-root policy).
         case nodeReference
         /// A nested object with a schema of its own.
@@ -66,6 +68,8 @@ public struct ArgumentSchema: Sendable {
             guard let elements = value.arrayValue, elements.allSatisfy({ $0.stringValue != nil }) else {
                 throw mismatch(field, "an array of strings", value)
             }
+        case .array:
+            guard value.arrayValue != nil else { throw mismatch(field, "an array", value) }
         case .nodeReference:
             guard value.stringValue != nil || value.objectValue != nil else {
                 throw mismatch(field, "a node name or an object", value)

@@ -13,6 +13,8 @@ public enum JobError: Error, Sendable, Equatable {
     case verbNotAllowed(id: String, verb: JobVerb, status: JobStatus)
     /// A verb that only block jobs have (`set-speed`, soft `cancel`, `change`) on a job of another type.
     case notABlockJob(id: String, type: JobType?, verb: JobVerb)
+    /// jobgate refuses a transaction before it reaches QEMU (a shape QEMU 7.2 would hang on, or reject late).
+    case transactionRefused(String)
     /// The connected QEMU lacks what the request needs (e.g. `change` before QEMU 8.2).
     case unsupportedByEngine(feature: String, version: QEMUVersion?, since: QEMUVersion)
     /// A file name outside every image root (after symlinks), or a `json:` pseudo-filename.

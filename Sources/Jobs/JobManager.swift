@@ -10,12 +10,12 @@ import QMP
 public actor JobManager {
     /// The records, for lock-free-of-actor reads.
     public nonisolated let book: JobBook
-    private let engine: any QMPExecuting
-    private let confinement: JobConfinement
-    private let status: EngineStatus
-    private let logger: Logger
+    let engine: any QMPExecuting
+    let confinement: JobConfinement
+    let status: EngineStatus
+    let logger: Logger
     /// Requests under way, by job id: what to put in the record if an event announces the job before the reply.
-    private var creations: [String: (type: JobType, request: JSONValue)] = [:]
+    var creations: [String: (type: JobType, request: JSONValue)] = [:]
 
     /// - Parameter policy: the image roots and driver allow-list every job's file names are held to.
     public init(
@@ -62,8 +62,16 @@ public actor JobManager {
         } catch let error as QMPError {
             throw JobError.engine(error, operation: .create)
         }
+        let record = adopt(id, type: type, arguments: arguments, request: request)
+        logger.info("job created", metadata: ["job_id": "\(id)", "type": "\(type.rawValue)"])
+        return record
+    }
+
+    /// Makes sure job `id`, which QEMU just accepted, has a fresh record carrying its type and request (events
+    /// may or may not have created one already).
+    func adopt(_ id: String, type: JobType, arguments: [String: JSONValue], request: JSONValue) -> JobRecord {
         let now = Date()
-        let record = book.update(id) { record in
+        return book.update(id) { record in
             var current =
                 record.flatMap { $0.status == .null ? nil : $0 }
                 ?? JobRecord(id: id, type: type, status: .created, createdAt: now)
@@ -74,9 +82,7 @@ public actor JobManager {
             current.autoDismiss =
                 current.autoDismiss ?? (type.isBlockJob ? arguments["auto-dismiss"]?.boolValue ?? true : false)
             record = current
-        }
-        logger.info("job created", metadata: ["job_id": "\(id)", "type": "\(type.rawValue)"])
-        return record!
+        }!
     }
 
     // MARK: - Verbs
@@ -208,14 +214,14 @@ public actor JobManager {
                     record?.apply(jobInfo: info)
                 }
             }
-            let freshEngine = status.snapshot.isFreshEngine
+            let replacedBecause = status.snapshot.replacedEngineBecause
             for record in book.all() where !live.contains(record.id) && record.status != .null {
                 book.update(record.id) { record in
-                    record?.closeAfterVanishing(engineReplaced: freshEngine, at: now)
+                    record?.closeAfterVanishing(engineReplacedBecause: replacedBecause, at: now)
                 }
                 logger.warning(
                     "job vanished from the engine",
-                    metadata: ["job_id": "\(record.id)", "engine_replaced": "\(freshEngine)"])
+                    metadata: ["job_id": "\(record.id)", "engine_replaced": "\(replacedBecause ?? "no")"])
             }
             try await refreshFromEngine()
             logger.info("reconciled with the engine", metadata: ["live_jobs": "\(live.count)"])

@@ -31,9 +31,9 @@ extension JobRecord {
     /// becomes `concluded` with an error saying so. Otherwise the job left while jobgate was not watching (it was
     /// dismissed, or concluded and auto-dismissed): its outcome is unknown, and the record says that rather than
     /// guess. A record already concluded keeps its outcome.
-    mutating func closeAfterVanishing(engineReplaced: Bool, at time: Date) {
-        if engineReplaced && status != .concluded {
-            error = error ?? "the QEMU engine exited while the job was \(status.rawValue); the job ended with it"
+    mutating func closeAfterVanishing(engineReplacedBecause reason: String?, at time: Date) {
+        if let reason, status != .concluded {
+            error = error ?? "\(reason) while the job was \(status.rawValue); the job ended with it"
             enter(.concluded, at: time)
         } else if status != .concluded {
             error = error ?? "outcome unknown: the job left the engine while jobgate was not watching"

@@ -12,9 +12,10 @@ public final class EngineStatus: Sendable {
         /// Why the engine is not connected, if known.
         public var lastProblem: String?
         public var connectedSince: Date?
-        /// True when jobgate started the connected engine itself on this connection (rather than attaching to
-        /// one that was already running), so no job recorded earlier can still exist in it.
-        public var isFreshEngine = false
+        /// Set when jobgate started the connected engine itself on this connection (rather than attaching to one
+        /// that was already running), so no job recorded earlier can still exist in it: why the old one is gone
+        /// ("the QEMU engine exited", "the QEMU engine stopped answering QMP and was killed").
+        public var replacedEngineBecause: String?
     }
 
     private let state = Mutex(Snapshot())
@@ -27,13 +28,14 @@ public final class EngineStatus: Sendable {
         state.withLock {
             $0 = Snapshot(
                 isConnected: true, version: greeting.version, package: greeting.package, lastProblem: nil,
-                connectedSince: Date(), isFreshEngine: $0.isFreshEngine)
+                connectedSince: Date(), replacedEngineBecause: $0.replacedEngineBecause)
         }
     }
 
-    /// Records, before connecting, whether the engine about to be connected was just started by jobgate.
-    public func noteEngine(isFresh: Bool) {
-        state.withLock { $0.isFreshEngine = isFresh }
+    /// Records, before connecting, whether the engine about to be connected was just started by jobgate, and
+    /// if so why the previous one is gone (nil: attaching to an engine that was already running).
+    public func noteEngine(replacedBecause reason: String?) {
+        state.withLock { $0.replacedEngineBecause = reason }
     }
 
     public func markDisconnected(_ problem: String) {

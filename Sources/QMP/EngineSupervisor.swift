@@ -18,6 +18,8 @@ public actor EngineSupervisor: Service {
     private let status: EngineStatus
     private let logger: Logger
     private var isShuttingDown = false
+    /// Why the next engine jobgate starts replaces the previous one, when jobgate itself ended it.
+    private var pendingReplacementReason: String?
 
     public init(mode: Mode, client: QMPClient, status: EngineStatus, logger: Logger) {
         self.mode = mode
@@ -59,6 +61,7 @@ public actor EngineSupervisor: Service {
                 backoff = .milliseconds(200)
                 await client.waitUntilDisconnected()
                 status.markDisconnected("the QMP connection was lost")
+                if await client.lastDisconnectWasHang { await replaceHungEngine() }
                 if !isShuttingDown { logger.warning("QEMU engine connection lost; reconnecting") }
             } catch {
                 status.markDisconnected("\(error)")
@@ -70,15 +73,28 @@ public actor EngineSupervisor: Service {
         }
     }
 
+    /// An engine that stopped answering QMP is killed (owned engines only), so the next attempt starts a new one.
+    private func replaceHungEngine() async {
+        guard case .owned(let host, _) = mode else {
+            logger.error("the external QEMU stopped answering QMP; reconnecting, nothing else jobgate can do")
+            return
+        }
+        logger.error(
+            "the QEMU engine stopped answering QMP; killing it",
+            metadata: ["pid": "\(host.runningPID().map(String.init) ?? "unknown")"])
+        await host.stop(grace: .seconds(1))
+        pendingReplacementReason = "the QEMU engine stopped answering QMP and was killed"
+    }
+
     /// One attempt: attach to whatever answers on the socket, else (owned engines) start a fresh engine.
     private func connectOnce() async throws -> QMPGreeting {
         switch mode {
         case .external(let socketPath):
-            status.noteEngine(isFresh: false)
+            status.noteEngine(replacedBecause: nil)
             return try await client.connect(socketPath: socketPath)
         case .owned(let host, _):
             do {
-                status.noteEngine(isFresh: false)
+                status.noteEngine(replacedBecause: nil)
                 let greeting = try await client.connect(socketPath: host.socketPath)
                 logger.info(
                     "attached to running QEMU engine",
@@ -91,7 +107,8 @@ public actor EngineSupervisor: Service {
                     await host.stop(grace: .seconds(2))
                 }
                 try await host.start()
-                status.noteEngine(isFresh: true)
+                status.noteEngine(replacedBecause: pendingReplacementReason ?? "the QEMU engine exited")
+                pendingReplacementReason = nil
                 return try await client.connect(socketPath: host.socketPath)
             }
         }

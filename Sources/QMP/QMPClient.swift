@@ -31,6 +31,10 @@ public actor QMPClient: QMPExecuting {
     private var pending: [Int64: (command: String, continuation: CheckedContinuation<JSONValue, any Error>)] = [:]
     private var timeouts: [Int64: Task<Void, Never>] = [:]
     private var disconnectWaiters: [CheckedContinuation<Void, Never>] = []
+    private var isProbing = false
+    /// True when the last connection was dropped because the engine stopped answering (a command timed out, and
+    /// so did a probe after it); reset by the next `connect`.
+    public private(set) var lastDisconnectWasHang = false
 
     /// - Parameters:
     ///   - commandTimeout: how long any command may take before it fails with `QMPError.timeout`.
@@ -54,6 +58,7 @@ public actor QMPClient: QMPExecuting {
     public func connect(socketPath: String, greetingTimeout: Duration = .seconds(10)) async throws -> QMPGreeting {
         guard case .disconnected = state else { throw QMPError.protocolViolation("already connected") }
         let connection = try QMPConnection(path: socketPath)
+        lastDisconnectWasHang = false
         state = .connecting(connection, nil)
         connection.start()
         Task { await self.pump(connection) }
@@ -165,6 +170,24 @@ public actor QMPClient: QMPExecuting {
         guard let command = pending[id]?.command else { return }
         logger.error("QMP command timed out", metadata: ["command": "\(command)"])
         finish(id, with: .failure(QMPError.timeout(command: command, seconds: commandTimeout.seconds)))
+        if case .ready(let connection, _) = state, !isProbing {
+            isProbing = true
+            Task { await self.probe(connection) }
+        }
+    }
+
+    /// After a timeout: is the engine merely slow with one command, or not answering at all? A probe that times
+    /// out too drops the connection as hung (QEMU 7.2 hangs for good on some grouped transactions).
+    private func probe(_ connection: QMPConnection) async {
+        defer { isProbing = false }
+        do {
+            _ = try await execute("query-version", arguments: nil)
+        } catch QMPError.timeout {
+            lastDisconnectWasHang = true
+            drop(connection, reason: "the QEMU engine stopped answering QMP")
+        } catch {
+            // Disconnected meanwhile, or an answer: either way not a hang.
+        }
     }
 
     private func failGreeting(of connection: QMPConnection, seconds: Duration) {

@@ -27,6 +27,8 @@ extension JobError: ProblemConvertible {
                 detail:
                     "'\(verb.rawValue)' applies only to block jobs (backup, mirror, stream, commit); job '\(id)' is a \(type?.rawValue ?? "job of unknown type")",
                 extensions: ["job-id": .string(id), "verb": .string(verb.rawValue)])
+        case .transactionRefused(let detail):
+            return Problem("transaction-refused", title: "Transaction refused", status: 422, detail: detail)
         case .unsupportedByEngine(let feature, let version, let since):
             let running = version.map { "QEMU \($0)" } ?? "the connected QEMU (version unknown)"
             return Problem(

@@ -1,7 +1,7 @@
 import JobModel
 import Jobs
 
-/// `/jobs`, `/jobs/{id}` and `/jobs/{id}/{verb}`.
+/// `/jobs`, `/jobs/{id}`, `/jobs/{id}/{verb}` and `/transactions`.
 public struct JobRoutes: Sendable {
     let manager: JobManager
 
@@ -33,6 +33,10 @@ public struct JobRoutes: Sendable {
             let record = try await manager.create(
                 type: type, id: id, arguments: body, request: .object(original))
             return Response.json(record, status: 201, headers: [("Location", "/jobs/\(id)")])
+        }
+        router.deferred("POST", "/transactions") { [manager] request in
+            let records = try await manager.runTransaction(try request.jsonObject())
+            return Response.json(JobList(jobs: records), status: records.isEmpty ? 200 : 201)
         }
         router.deferred("GET", "/jobs/:id") { [manager] request in
             let id = request.parameters["id"]!

@@ -1,0 +1,122 @@
+import Foundation
+import JobModel
+import QMP
+
+extension JobManager {
+    /// The body of `POST /transactions`.
+    static let transactionSchema = ArgumentSchema(
+        fields: [
+            "actions": .array,
+            "properties": .nested(
+                ArgumentSchema(fields: ["completion-mode": .oneOf(["individual", "grouped"])], required: [])),
+        ],
+        required: ["actions"])
+
+    /// Runs a QMP `transaction` (all or nothing) and returns the records of the jobs it started.
+    ///
+    /// Checked before QEMU sees it: every action's type and data, file names against the image roots, backup
+    /// job ids. `grouped` mode is refused up front where QEMU 7.2 would fail late: with a non-backup action
+    /// (QEMU 8.1+ refuses that shape itself, with the same words), and, with two or more backup actions, with a
+    /// node that does not exist, because a late failure there hangs QEMU 7.2's QMP for good (reference 8.6). A
+    /// hang that still happens is caught by the QMP timeout: the engine is restarted and the jobs are recorded
+    /// as ended with it.
+    /// - Throws: `JobError` (`.invalidField`, `.transactionRefused`, policy refusals, `.engine(..., .create)`).
+    public func runTransaction(_ body: [String: JSONValue]) async throws -> [JobRecord] {
+        try Self.transactionSchema.validate(body)
+        let grouped = body["properties"]?["completion-mode"]?.stringValue == "grouped"
+        var actions: [(kind: TransactionAction, data: [String: JSONValue])] = []
+        for (index, value) in (body["actions"]?.arrayValue ?? []).enumerated() {
+            actions.append(try checkedAction(value, field: "actions[\(index)]"))
+        }
+        guard !actions.isEmpty else {
+            throw JobError.invalidField(field: "actions", detail: "'actions' must list at least one action")
+        }
+        let jobIDs = actions.compactMap { $0.kind.createsJob ? $0.data["job-id"]?.stringValue : nil }
+        try checkJobIDs(jobIDs)
+        if grouped { try await checkGroupedShape(actions) }
+
+        for (kind, data) in actions where kind.createsJob {
+            creations[data["job-id"]!.stringValue!] = (
+                .backup, .object(data.merging(["type": .string(kind.rawValue)]) { $1 })
+            )
+        }
+        defer { for id in jobIDs { creations[id] = nil } }
+        var arguments: [String: JSONValue] = [
+            "actions": .array(actions.map { .object(["type": .string($0.kind.rawValue), "data": .object($0.data)]) })
+        ]
+        if let properties = body["properties"] { arguments["properties"] = properties }
+        do {
+            _ = try await engine.execute("transaction", arguments: .object(arguments))
+        } catch let error as QMPError {
+            throw JobError.engine(error, operation: .create)
+        }
+        logger.info("transaction applied", metadata: ["actions": "\(actions.count)", "jobs": "\(jobIDs)"])
+        return actions.compactMap { kind, data in
+            guard kind.createsJob, let id = data["job-id"]?.stringValue else { return nil }
+            return adopt(
+                id, type: .backup, arguments: data,
+                request: .object(["action": .string(kind.rawValue), "data": .object(data)]))
+        }
+    }
+
+    /// Validates one action and confines its file names.
+    private func checkedAction(_ value: JSONValue, field: String) throws -> (TransactionAction, [String: JSONValue]) {
+        guard let object = value.objectValue else {
+            throw JobError.invalidField(field: field, detail: "'\(field)' must be an object with 'type' and 'data'")
+        }
+        try ArgumentSchema(fields: ["type": .string, "data": .object], required: ["type"]).validate(
+            object, prefix: field + ".")
+        guard let kind = TransactionAction(rawValue: object["type"]!.stringValue!) else {
+            throw JobError.invalidField(
+                field: field + ".type",
+                detail:
+                    "'\(field).type' must be one of \(TransactionAction.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        var data = object["data"]?.objectValue ?? [:]
+        try kind.schema.validate(data, prefix: field + ".data.")
+        if let id = data["job-id"]?.stringValue, !JobCommand.isWellFormedID(id) {
+            throw JobError.invalidField(field: field + ".data.job-id", detail: "Invalid job ID '\(id)'")
+        }
+        for name in kind.fileFields {
+            if let file = data[name]?.stringValue {
+                data[name] = .string(try confinement.policy.resolve(file, field: "\(field).data.\(name)"))
+            }
+        }
+        if let format = data["format"]?.stringValue, !confinement.policy.allowedDrivers.contains(format) {
+            throw JobError.driverNotAllowed(
+                field: field + ".data.format", driver: format, allowed: confinement.policy.allowedDrivers.sorted())
+        }
+        return (kind, data)
+    }
+
+    /// Job ids must be distinct and not held by a live job (QEMU's `Job ID '...' already in use`).
+    private func checkJobIDs(_ ids: [String]) throws {
+        var seen = Set<String>()
+        for id in ids {
+            let live = book.record(id).map { $0.status != .null } ?? false
+            guard seen.insert(id).inserted, !live else {
+                throw JobError.transactionRefused("Job ID '\(id)' already in use")
+            }
+        }
+    }
+
+    /// The grouped-mode checks (see `runTransaction`).
+    private func checkGroupedShape(_ actions: [(kind: TransactionAction, data: [String: JSONValue])]) async throws {
+        if let other = actions.first(where: { !$0.kind.createsJob }) {
+            throw JobError.transactionRefused(
+                "Action '\(other.kind.rawValue)' does not support transaction property completion-mode = grouped")
+        }
+        guard actions.count >= 2 else { return }
+        let names = Set(try await confinement.nodes.all().compactMap { $0["node-name"]?.stringValue })
+        for (index, action) in actions.enumerated() {
+            let nodes = action.kind == .blockdevBackup ? ["device", "target"] : ["device"]
+            for key in nodes {
+                guard let node = action.data[key]?.stringValue, !names.contains(node) else { continue }
+                throw JobError.transactionRefused(
+                    "actions[\(index)]: Cannot find device='\(node)' nor node-name='\(node)' (refused before QEMU: a grouped transaction that fails after creating two jobs hangs QEMU 7.2)"
+                )
+            }
+        }
+    }
+}
