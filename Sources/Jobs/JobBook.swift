@@ -26,6 +26,11 @@ public final class JobBook: Sendable {
             .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
+    /// Forgets the record for `id` (a job QEMU created and rolled back within a refused command).
+    func remove(_ id: String) {
+        _ = state.withLock { $0.records.removeValue(forKey: id) }
+    }
+
     /// Changes the record for `id` (nil: none yet) and returns the result.
     @discardableResult
     func update(_ id: String, _ body: (inout JobRecord?) -> Void) -> JobRecord? {

@@ -35,6 +35,7 @@ extension JobManager {
         try checkJobIDs(jobIDs)
         if grouped { try await checkGroupedShape(actions) }
 
+        for id in jobIDs { refusedCreations.remove(id) }
         for (kind, data) in actions where kind.createsJob {
             creations[data["job-id"]!.stringValue!] = (
                 .backup, .object(data.merging(["type": .string(kind.rawValue)]) { $1 })
@@ -45,9 +46,11 @@ extension JobManager {
             "actions": .array(actions.map { .object(["type": .string($0.kind.rawValue), "data": .object($0.data)]) })
         ]
         if let properties = body["properties"] { arguments["properties"] = properties }
+        let start = Date()
         do {
             _ = try await engine.execute("transaction", arguments: .object(arguments))
         } catch let error as QMPError {
+            if case .command = error { discardRefusedCreations(jobIDs, since: start) }
             throw JobError.engine(error, operation: .create)
         }
         logger.info("transaction applied", metadata: ["actions": "\(actions.count)", "jobs": "\(jobIDs)"])

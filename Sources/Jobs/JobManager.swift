@@ -16,6 +16,9 @@ public actor JobManager {
     let logger: Logger
     /// Requests under way, by job id: what to put in the record if an event announces the job before the reply.
     var creations: [String: (type: JobType, request: JSONValue)] = [:]
+    /// Jobs QEMU created and rolled back inside a command it then refused: their remaining events are ignored
+    /// until `null`, so a refused request leaves no record behind.
+    var refusedCreations: Set<String> = []
 
     /// - Parameter policy: the image roots and driver allow-list every job's file names are held to.
     public init(
@@ -56,10 +59,13 @@ public actor JobManager {
         var qmpArguments = try await confinement.confine(type, arguments)
         qmpArguments["job-id"] = .string(id)
         creations[id] = (type, request)
+        refusedCreations.remove(id)
         defer { creations[id] = nil }
+        let start = Date()
         do {
             _ = try await engine.execute(command.command, arguments: .object(qmpArguments))
         } catch let error as QMPError {
+            if case .command = error { discardRefusedCreations([id], since: start) }
             throw JobError.engine(error, operation: .create)
         }
         let record = adopt(id, type: type, arguments: arguments, request: request)
@@ -263,7 +269,26 @@ public actor JobManager {
         }
     }
 
+    /// Forgets jobs that a refused command created and rolled back (QEMU emits created ... null for them), whether
+    /// their events were applied already or are still to come.
+    func discardRefusedCreations(_ ids: [String], since start: Date) {
+        for id in ids {
+            let record = book.record(id)
+            if let record, record.createdAt >= start {
+                book.remove(id)
+                if record.status != .null { refusedCreations.insert(id) }
+            } else if record == nil || record?.status == .null {
+                // Its events, if QEMU created it at all, are still to come; a later creation of the id clears this.
+                refusedCreations.insert(id)
+            }
+        }
+    }
+
     private func apply(status next: JobStatus, to id: String, at time: Date) {
+        if refusedCreations.contains(id) {
+            if next == .null { refusedCreations.remove(id) }
+            return
+        }
         let creation = creations[id]
         book.update(id) { record in
             if record == nil || (record?.status == .null && next == .created) {
