@@ -99,7 +99,9 @@ extension Integration {
                 #expect(failed["error"] == "Input/output error", "\(failed)")
                 #expect(failed["last-io-error"]?["action"] == "report")
                 #expect(cancelled["error"] == "Operation canceled", "\(cancelled)")
-                #expect(history(cancelled).contains("aborting"))
+                // Reference #28: the failing member aborts, and the abort cancels the other.
+                #expect(Scenario.statuses(failed) == ["created", "running", "aborting", "concluded", "null"])
+                #expect(Scenario.statuses(cancelled) == ["created", "running", "aborting", "concluded", "null"])
 
                 let individual = try await gate.http.post(
                     "/transactions",
@@ -110,7 +112,10 @@ extension Integration {
                 let completed = try await gate.waitForJob("i0", status: ["null"])
                 #expect(alone["error"] == "Input/output error")
                 #expect(completed["error"] == nil, "\(completed)")
-                #expect(Array(history(completed).suffix(4)) == ["waiting", "pending", "concluded", "null"])
+                // Reference #29: the failing member fails alone; the other completes normally.
+                #expect(Scenario.statuses(alone) == ["created", "running", "aborting", "concluded", "null"])
+                #expect(
+                    Scenario.statuses(completed) == ["created", "running", "waiting", "pending", "concluded", "null"])
                 try await gate.deleteNode("src")
                 try await gate.deleteNode("d3")
                 #expect(
