@@ -21,10 +21,6 @@ extension Integration {
             try #require(node.status == 201, "\(node.text)")
         }
 
-        func history(_ record: JSONValue) -> [String] {
-            record["status-history"]?.arrayValue?.compactMap { $0["status"]?.stringValue } ?? []
-        }
-
         @Test("backup sync full, top, and incremental with a bitmap made by a transaction action")
         func backupSyncModes() async throws {
             try await JobgateInstance.with { gate in
@@ -143,7 +139,7 @@ extension Integration {
                 for id in ["p0", "p1"] {
                     let record = try await gate.waitForJob(id, status: ["null"])
                     #expect(record["error"] == nil)
-                    #expect(Array(history(record).suffix(3)) == ["pending", "concluded", "null"])
+                    #expect(Array(Scenario.statuses(record).suffix(3)) == ["pending", "concluded", "null"])
                 }
             }
         }
