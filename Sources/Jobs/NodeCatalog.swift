@@ -32,22 +32,14 @@ public struct NodeCatalog: Sendable {
                 try policy.inspectImage(at: path, backing: backing, dataFile: dataFile, field: "file (node '\(node)')")
             }
         }
-        do {
-            _ = try await engine.execute("blockdev-add", arguments: confined)
-        } catch let error as QMPError {
-            throw JobError.engine(error, operation: .create)
-        }
+        try await engine.run("blockdev-add", confined, during: .create)
         return try await node(named: name) ?? confined
     }
 
     /// Removes node `name` (`blockdev-del`); QEMU refuses while a job or another node uses it.
     /// - Throws: `JobError.engine(..., .create)` with QEMU's refusal.
     public func remove(_ name: String) async throws {
-        do {
-            _ = try await engine.execute("blockdev-del", arguments: ["node-name": .string(name)])
-        } catch let error as QMPError {
-            throw JobError.engine(error, operation: .create)
-        }
+        try await engine.run("blockdev-del", ["node-name": .string(name)], during: .create)
     }
 
     /// Every named node, as `query-named-block-nodes` (flat) reports them.

@@ -8,11 +8,7 @@ struct NodeLookup: Sendable {
     /// Every named node, flat.
     /// - Throws: `JobError.engine(..., .query)`.
     func all() async throws -> [JSONValue] {
-        do {
-            return try await engine.execute("query-named-block-nodes", arguments: ["flat": true]).arrayValue ?? []
-        } catch let error as QMPError {
-            throw JobError.engine(error, operation: .query)
-        }
+        try await engine.run("query-named-block-nodes", ["flat": true], during: .query).arrayValue ?? []
     }
 
     /// The node called `name`, if any.

@@ -26,20 +26,12 @@ public struct SecretCatalog: Sendable {
         }
         var arguments = body
         arguments["qom-type"] = "secret"
-        do {
-            _ = try await engine.execute("object-add", arguments: .object(arguments))
-        } catch let error as QMPError {
-            throw JobError.engine(error, operation: .create)
-        }
+        try await engine.run("object-add", .object(arguments), during: .create)
         return id
     }
 
     /// Removes secret `id` (`object-del`).
     public func remove(_ id: String) async throws {
-        do {
-            _ = try await engine.execute("object-del", arguments: ["id": .string(id)])
-        } catch let error as QMPError {
-            throw JobError.engine(error, operation: .create)
-        }
+        try await engine.run("object-del", ["id": .string(id)], during: .create)
     }
 }
