@@ -33,11 +33,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Job records as JSON snapshot files.
+        .target(
+            name: "Store",
+            dependencies: ["JobModel", .product(name: "Logging", package: "swift-log")]
+        ),
         // Job records, verb gate, image-root confinement; drives QMP.
         .target(
             name: "Jobs",
             dependencies: [
-                "JobModel", "QMP",
+                "JobModel", "QMP", "Store",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -53,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "jobgate",
             dependencies: [
-                "Gateway", "Jobs", "QMP",
+                "Gateway", "Jobs", "QMP", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -62,6 +67,7 @@ let package = Package(
         // Shared by tests: a fake QMP server on a UNIX socket, and HTTP/process helpers.
         .target(name: "TestSupport", dependencies: ["JobModel", "QMP", "Jobs"], path: "Tests/TestSupport"),
         .testTarget(name: "JobModelTests", dependencies: ["JobModel"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "JobModel"]),
         .testTarget(name: "QMPTests", dependencies: ["QMP", "JobModel", "TestSupport"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "QMP", "JobModel", "TestSupport"]),
         .testTarget(

@@ -29,6 +29,8 @@ public struct JobRecord: Sendable, Equatable {
     }
 
     public var id: String
+    /// Which run of this id (ids are reused after dismissal, as in QEMU): 1 for the first.
+    public var run: Int = 1
     /// Nil only briefly, for a job first seen through an event before `query-jobs` told its type.
     public var type: JobType?
     public var status: JobStatus
@@ -50,6 +52,10 @@ public struct JobRecord: Sendable, Equatable {
     public var statusHistory: [StatusEntry] = []
     public var createdAt: Date
     public var updatedAt: Date
+    /// The statistics frozen when the job ended (concluded, or vanished); nil while it lives.
+    public var finalStats: JobStats?
+    /// Recent (time, bytes done) samples for the recent rate; kept in memory only.
+    public var progressSamples: [ProgressSample] = []
 
     public init(id: String, type: JobType?, status: JobStatus, createdAt: Date) {
         self.id = id
@@ -73,56 +79,15 @@ public struct JobRecord: Sendable, Equatable {
         if next == .paused || next == .standby { paused = true }
         if next == .running || next == .ready { paused = false }
         if next.isCompleted { busy = false }
-    }
-}
-
-extension JobRecord: Encodable {
-    private enum CodingKeys: String, CodingKey {
-        case id, type, status
-        case currentProgress = "current-progress"
-        case totalProgress = "total-progress"
-        case error
-        case allowedVerbs = "allowed-verbs"
-        case speed, busy, paused, ready
-        case ioStatus = "io-status"
-        case autoFinalize = "auto-finalize"
-        case autoDismiss = "auto-dismiss"
-        case lastIOError = "last-io-error"
-        case request
-        case statusHistory = "status-history"
-        case createdAt = "created-at"
-        case updatedAt = "updated-at"
+        if next == .concluded || (next == .null && finalStats == nil) { freezeStats(at: time) }
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(type, forKey: .type)
-        try container.encode(status, forKey: .status)
-        try container.encode(currentProgress, forKey: .currentProgress)
-        try container.encode(totalProgress, forKey: .totalProgress)
-        try container.encodeIfPresent(error, forKey: .error)
-        try container.encode(allowedVerbs, forKey: .allowedVerbs)
-        try container.encodeIfPresent(speed, forKey: .speed)
-        try container.encodeIfPresent(busy, forKey: .busy)
-        try container.encodeIfPresent(paused, forKey: .paused)
-        try container.encodeIfPresent(ready, forKey: .ready)
-        try container.encodeIfPresent(ioStatus, forKey: .ioStatus)
-        try container.encodeIfPresent(autoFinalize, forKey: .autoFinalize)
-        try container.encodeIfPresent(autoDismiss, forKey: .autoDismiss)
-        if let report = lastIOError {
-            let value: JSONValue = [
-                "operation": .string(report.operation), "action": .string(report.action),
-                "at": .string(Timestamp.format(report.at)),
-            ]
-            try container.encode(value, forKey: .lastIOError)
+    /// Notes the progress at `time`, for the recent rate (the last 10 seconds are kept).
+    public mutating func sampleProgress(at time: Date) {
+        if let last = progressSamples.last, last.bytes == currentProgress, time.timeIntervalSince(last.at) < 1 {
+            return
         }
-        try container.encodeIfPresent(request, forKey: .request)
-        let history: [JSONValue] = statusHistory.map {
-            ["status": .string($0.status.rawValue), "at": .string(Timestamp.format($0.at))]
-        }
-        try container.encode(history, forKey: .statusHistory)
-        try container.encode(Timestamp.format(createdAt), forKey: .createdAt)
-        try container.encode(Timestamp.format(updatedAt), forKey: .updatedAt)
+        progressSamples.append(ProgressSample(at: time, bytes: currentProgress))
+        progressSamples.removeAll { time.timeIntervalSince($0.at) > 10 }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import JobModel
 import Logging
 import QMP
+import Store
 
 /// Turns job requests into QMP commands and QMP events into job records.
 ///
@@ -14,18 +15,28 @@ public actor JobManager {
     let confinement: JobConfinement
     let status: EngineStatus
     let logger: Logger
+    /// Where records are persisted; nil keeps them in memory only (unit tests).
+    let store: SnapshotStore?
+    let retention: RetentionPolicy
+    /// When retention last ran.
+    var lastPruned = Date.distantPast
     /// Requests under way, by job id: what to put in the record if an event announces the job before the reply.
     var creations: [String: (type: JobType, request: JSONValue)] = [:]
     /// Jobs QEMU created and rolled back inside a command it then refused: their remaining events are ignored
     /// until `null`, so a refused request leaves no record behind.
     var refusedCreations: Set<String> = []
 
-    /// - Parameter policy: the image roots and driver allow-list every job's file names are held to.
+    /// - Parameters:
+    ///   - policy: the image roots and driver allow-list every job's file names are held to.
+    ///   - store: where records are persisted (nil: memory only).
+    ///   - retention: how long and how many finished records are kept.
     public init(
-        engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, book: JobBook = JobBook(),
-        logger: Logger
+        engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, store: SnapshotStore? = nil,
+        retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(), logger: Logger
     ) {
         self.engine = engine
+        self.store = store
+        self.retention = retention
         self.confinement = JobConfinement(policy: policy, nodes: NodeLookup(engine: engine))
         self.status = status
         self.book = book
@@ -37,10 +48,11 @@ public actor JobManager {
         for await signal in signals {
             switch signal {
             case .connected: await reconcile()
-            case .event(let event): apply(event)
+            case .event(let event): await apply(event)
             case .disconnected: break
             }
         }
+        store?.flush()
     }
 
     // MARK: - Creation
@@ -74,21 +86,23 @@ public actor JobManager {
     }
 
     /// Makes sure job `id`, which QEMU just accepted, has a fresh record carrying its type and request (events
-    /// may or may not have created one already).
+    /// may or may not have created one already). The record is on disk when this returns.
     func adopt(_ id: String, type: JobType, arguments: [String: JSONValue], request: JSONValue) -> JobRecord {
-        let now = Date()
-        return book.update(id) { record in
-            var current =
-                record.flatMap { $0.status == .null ? nil : $0 }
-                ?? JobRecord(id: id, type: type, status: .created, createdAt: now)
-            current.type = type
-            current.request = request
-            // QEMU creates create/amend/snapshot-* jobs with manual dismiss and auto finalize, always.
-            current.autoFinalize = current.autoFinalize ?? arguments["auto-finalize"]?.boolValue ?? true
-            current.autoDismiss =
-                current.autoDismiss ?? (type.isBlockJob ? arguments["auto-dismiss"]?.boolValue ?? true : false)
+        var record: JobRecord
+        if let current = book.record(id), current.status != .null {
             record = current
-        }!
+        } else {
+            record = JobRecord(id: id, type: type, status: .created, createdAt: Date())
+            record.run = book.nextRun(of: id)
+        }
+        record.type = type
+        record.request = request
+        // QEMU creates create/amend/snapshot-* jobs with manual dismiss and auto finalize, always.
+        record.autoFinalize = record.autoFinalize ?? arguments["auto-finalize"]?.boolValue ?? true
+        record.autoDismiss =
+            record.autoDismiss ?? (type.isBlockJob ? arguments["auto-dismiss"]?.boolValue ?? true : false)
+        publish(record, durably: true)
+        return record
     }
 
     // MARK: - Verbs
@@ -104,12 +118,12 @@ public actor JobManager {
             _ = try await engine.execute(command, arguments: arguments)
         } catch QMPError.command(let refusal) where verb == .dismiss && refusal.description == "Job not found" {
             // A concluded record whose engine is gone (see `closeAfterVanishing`): dismissing it only closes it.
-            book.update(id) { $0?.enter(.null, at: Date()) }
+            change(id, durably: true) { $0.enter(.null, at: Date()) }
         } catch let error as QMPError {
             throw JobError.engine(error, operation: .verb(verb, id: id))
         }
         if verb == .setSpeed, let speed = body["speed"]?.intValue {
-            book.update(id) { $0?.speed = speed }
+            change(id, durably: false) { $0.speed = speed }
         }
         logger.info("job verb applied", metadata: ["job_id": "\(id)", "verb": "\(verb.rawValue)"])
         return book.record(id) ?? record
@@ -160,148 +174,6 @@ public actor JobManager {
     private func requireBlockJob(_ record: JobRecord, _ verb: JobVerb) throws {
         guard record.type?.isBlockJob ?? true else {
             throw JobError.notABlockJob(id: record.id, type: record.type, verb: verb)
-        }
-    }
-
-    // MARK: - Reads with a round trip
-
-    /// Refreshes job `id` from `query-jobs` and `query-block-jobs` and returns the record.
-    /// - Throws: `JobError.unknownJob`; engine trouble is not an error here: the stored record is returned.
-    public func refresh(_ id: String) async throws -> JobRecord {
-        guard book.record(id) != nil else { throw JobError.unknownJob(id) }
-        if let record = book.record(id), record.status != .null {
-            do {
-                try await refreshFromEngine(only: id)
-            } catch {
-                logger.debug("refresh from engine failed; answering from the record", metadata: ["error": "\(error)"])
-            }
-        }
-        return book.record(id)!
-    }
-
-    /// Copies progress and block-job fields from the engine into the records (all jobs, or only `id`).
-    /// Statuses are left to events, which are ordered; a query answer may be older than the last event applied.
-    private func refreshFromEngine(only id: String? = nil) async throws {
-        let jobs = try await engine.execute("query-jobs", arguments: nil).arrayValue ?? []
-        let blockJobs = try await engine.execute("query-block-jobs", arguments: nil).arrayValue ?? []
-        for info in jobs {
-            guard let jobID = info["id"]?.stringValue, id == nil || jobID == id else { continue }
-            book.update(jobID) { record in
-                guard record != nil, record?.status != .null else { return }
-                record?.apply(jobInfo: info)
-            }
-        }
-        for info in blockJobs {
-            guard let jobID = info["device"]?.stringValue, id == nil || jobID == id else { continue }
-            book.update(jobID) { record in
-                guard record != nil, record?.status != .null else { return }
-                record?.apply(blockJobInfo: info)
-            }
-        }
-    }
-
-    /// After (re)connecting: adopt every job the engine has, refresh them, and close the records of jobs that
-    /// are gone from it.
-    private func reconcile() async {
-        do {
-            let jobs = try await engine.execute("query-jobs", arguments: nil).arrayValue ?? []
-            let now = Date()
-            var live = Set<String>()
-            for info in jobs {
-                guard let id = info["id"]?.stringValue,
-                    let status = info["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
-                else { continue }
-                live.insert(id)
-                book.update(id) { record in
-                    if record == nil || record?.status == .null {
-                        record = JobRecord(id: id, type: nil, status: status, createdAt: now)
-                    }
-                    record?.enter(status, at: now)
-                    record?.apply(jobInfo: info)
-                }
-            }
-            let replacedBecause = status.snapshot.replacedEngineBecause
-            for record in book.all() where !live.contains(record.id) && record.status != .null {
-                book.update(record.id) { record in
-                    record?.closeAfterVanishing(engineReplacedBecause: replacedBecause, at: now)
-                }
-                logger.warning(
-                    "job vanished from the engine",
-                    metadata: ["job_id": "\(record.id)", "engine_replaced": "\(replacedBecause ?? "no")"])
-            }
-            try await refreshFromEngine()
-            logger.info("reconciled with the engine", metadata: ["live_jobs": "\(live.count)"])
-        } catch {
-            logger.error("reconciling with the engine failed", metadata: ["error": "\(error)"])
-        }
-    }
-
-    // MARK: - Events
-
-    private func apply(_ event: QMPEvent) {
-        let data = event.data
-        switch event.name {
-        case "JOB_STATUS_CHANGE":
-            guard let id = data["id"]?.stringValue,
-                let next = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
-            else { return }
-            apply(status: next, to: id, at: event.timestamp)
-        case "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED", "BLOCK_JOB_READY":
-            guard let id = data["device"]?.stringValue else { return }
-            book.update(id) { record in
-                guard record != nil else { return }
-                if let offset = data["offset"]?.intValue { record?.currentProgress = offset }
-                if let length = data["len"]?.intValue { record?.totalProgress = length }
-                if let speed = data["speed"]?.intValue { record?.speed = speed }
-                if let error = data["error"]?.stringValue { record?.error = error }
-                if event.name == "BLOCK_JOB_CANCELLED" && record?.error == nil { record?.error = "Operation canceled" }
-                record?.updatedAt = event.timestamp
-            }
-        case "BLOCK_JOB_ERROR":
-            guard let id = data["device"]?.stringValue else { return }
-            book.update(id) { record in
-                record?.lastIOError = JobRecord.IOErrorReport(
-                    operation: data["operation"]?.stringValue ?? "", action: data["action"]?.stringValue ?? "",
-                    at: event.timestamp)
-            }
-        default:
-            break
-        }
-    }
-
-    /// Forgets jobs that a refused command created and rolled back (QEMU emits created ... null for them), whether
-    /// their events were applied already or are still to come.
-    func discardRefusedCreations(_ ids: [String], since start: Date) {
-        for id in ids {
-            let record = book.record(id)
-            if let record, record.createdAt >= start {
-                book.remove(id)
-                if record.status != .null { refusedCreations.insert(id) }
-            } else if record == nil || record?.status == .null {
-                // Its events, if QEMU created it at all, are still to come; a later creation of the id clears this.
-                refusedCreations.insert(id)
-            }
-        }
-    }
-
-    private func apply(status next: JobStatus, to id: String, at time: Date) {
-        if refusedCreations.contains(id) {
-            if next == .null { refusedCreations.remove(id) }
-            return
-        }
-        let creation = creations[id]
-        book.update(id) { record in
-            if record == nil || (record?.status == .null && next == .created) {
-                record = JobRecord(id: id, type: creation?.type, status: next, createdAt: time)
-                record?.request = creation?.request
-                return
-            }
-            if let current = record?.status, !current.canTransition(to: next), current != next {
-                logger.warning(
-                    "status change outside QEMU's transition table",
-                    metadata: ["job_id": "\(id)", "from": "\(current.rawValue)", "to": "\(next.rawValue)"])
-            }
-            record?.enter(next, at: time)
         }
     }
 }

@@ -7,7 +7,13 @@ extension JobRecord {
         if type == nil, let name = info["type"]?.stringValue { type = JobType(rawValue: name) }
         if let current = info["current-progress"]?.intValue { currentProgress = current }
         if let total = info["total-progress"]?.intValue { totalProgress = total }
-        if let message = info["error"]?.stringValue { error = message }
+        if let message = info["error"]?.stringValue, message != error {
+            error = message
+            // Non-block jobs report their error only through query-jobs, after they concluded.
+            let ended = outcome
+            finalStats?.error = message
+            finalStats?.outcome = ended
+        }
     }
 
     /// Copies the fields of a `query-block-jobs` entry (QAPI `BlockJobInfo`), except the status.

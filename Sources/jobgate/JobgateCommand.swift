@@ -5,6 +5,7 @@ import Jobs
 import Logging
 import QMP
 import ServiceLifecycle
+import Store
 
 #if canImport(Glibc)
     import Glibc
@@ -59,6 +60,12 @@ struct JobgateCommand: AsyncParsableCommand {
     @Option(help: "HTTP worker threads (default: number of cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Drop finished job records older than this (e.g. 30d, 12h, 45m, 600s; 'forever' keeps them).")
+    var retainAge = "30d"
+
+    @Option(help: "Keep at most this many finished job records, newest first ('unlimited' keeps all).")
+    var retainCount = "10000"
+
     @Flag(help: "Stop the engine when jobgate exits (default: leave it running so jobs continue).")
     var stopEngineOnExit = false
 
@@ -67,6 +74,7 @@ struct JobgateCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try ListenAddress(listen)
+        _ = try retentionPolicy()
         guard qmpTimeout > 0 else { throw ValidationError("--qmp-timeout must be positive") }
         guard bodyLimit > 0 else { throw ValidationError("--body-limit must be positive") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
@@ -102,7 +110,11 @@ struct JobgateCommand: AsyncParsableCommand {
                 allowDrivers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                     !$0.isEmpty
                 }))
-        let manager = JobManager(engine: client, policy: policy, status: status, logger: logger)
+        let store = try SnapshotStore(dataDirectory: dataDirectory, logger: logger)
+        let manager = JobManager(
+            engine: client, policy: policy, status: status, store: store, retention: try retentionPolicy(),
+            logger: logger)
+        await manager.restore()
         let catalog = NodeCatalog(engine: client, policy: policy)
 
         let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: catalog, secrets: client)
@@ -126,6 +138,28 @@ struct JobgateCommand: AsyncParsableCommand {
         try await group.run()
     }
 
+    /// `--retain-age` and `--retain-count` as a policy.
+    func retentionPolicy() throws -> RetentionPolicy {
+        var policy = RetentionPolicy()
+        if retainAge == "forever" {
+            policy.maxAge = nil
+        } else {
+            let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+            guard let unit = retainAge.last.flatMap({ units[$0] }), let value = Int64(retainAge.dropLast()), value >= 0
+            else { throw ValidationError("--retain-age must be a number with s, m, h or d (e.g. 30d), or 'forever'") }
+            policy.maxAge = .seconds(value * unit)
+        }
+        if retainCount == "unlimited" {
+            policy.maxCount = nil
+        } else {
+            guard let count = Int(retainCount), count >= 0 else {
+                throw ValidationError("--retain-count must be a non-negative number, or 'unlimited'")
+            }
+            policy.maxCount = count
+        }
+        return policy
+    }
+
     private static func makeDirectory(_ path: String) throws -> String {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return URL(fileURLWithPath: path).standardizedFileURL.path
@@ -142,6 +176,10 @@ struct JobManagerService: Service {
     let signals: AsyncStream<QMPSignal>
 
     func run() async throws {
-        await manager.run(signals: signals.cancelOnGracefulShutdown())
+        await withDiscardingTaskGroup { group in
+            group.addTask { await manager.pollProgress() }
+            await manager.run(signals: signals.cancelOnGracefulShutdown())
+            group.cancelAll()
+        }
     }
 }

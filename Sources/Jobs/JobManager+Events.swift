@@ -1,0 +1,159 @@
+import Foundation
+import JobModel
+import QMP
+
+extension JobManager {
+    // MARK: - Reads with a round trip
+
+    /// Refreshes job `id` from `query-jobs` and `query-block-jobs` and returns the record.
+    /// - Throws: `JobError.unknownJob`; engine trouble is not an error here: the stored record is returned.
+    public func refresh(_ id: String) async throws -> JobRecord {
+        guard let record = book.record(id) else { throw JobError.unknownJob(id) }
+        if record.status != .null {
+            do {
+                try await refreshFromEngine(only: id)
+            } catch {
+                logger.debug("refresh from engine failed; answering from the record", metadata: ["error": "\(error)"])
+            }
+        }
+        return book.record(id) ?? record
+    }
+
+    /// Copies progress and block-job fields from the engine into the records (all jobs, or only `id`), and takes
+    /// a progress sample for the rates. Statuses are left to events, which are ordered; a query answer may be
+    /// older than the last event applied.
+    func refreshFromEngine(only id: String? = nil) async throws {
+        let jobs = try await engine.execute("query-jobs", arguments: nil).arrayValue ?? []
+        let blockJobs = try await engine.execute("query-block-jobs", arguments: nil).arrayValue ?? []
+        let now = Date()
+        var blockInfo: [String: JSONValue] = [:]
+        for info in blockJobs {
+            if let device = info["device"]?.stringValue { blockInfo[device] = info }
+        }
+        for info in jobs {
+            guard let jobID = info["id"]?.stringValue, id == nil || jobID == id,
+                let record = book.record(jobID), record.status != .null
+            else { continue }
+            let before = record
+            var updated = record
+            updated.apply(jobInfo: info)
+            if let block = blockInfo[jobID] { updated.apply(blockJobInfo: block) }
+            updated.sampleProgress(at: now)
+            if updated != before { publish(updated, durably: updated.error != before.error) }
+        }
+    }
+
+    /// After (re)connecting: adopt every job the engine has, refresh them, and close the records of jobs that
+    /// are gone from it: concluded with the reason when the engine was replaced, "outcome unknown" otherwise.
+    func reconcile() async {
+        do {
+            let jobs = try await engine.execute("query-jobs", arguments: nil).arrayValue ?? []
+            let now = Date()
+            var live = Set<String>()
+            for info in jobs {
+                guard let id = info["id"]?.stringValue,
+                    let status = info["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
+                else { continue }
+                live.insert(id)
+                if let record = book.record(id), record.status != .null {
+                    var updated = record
+                    updated.enter(status, at: now)
+                    updated.apply(jobInfo: info)
+                    publish(updated, durably: true)
+                } else {
+                    var record = JobRecord(id: id, type: nil, status: status, createdAt: now)
+                    record.run = book.nextRun(of: id)
+                    record.apply(jobInfo: info)
+                    publishNewRun(record)
+                }
+            }
+            let replacedBecause = status.snapshot.replacedEngineBecause
+            for record in book.all() where !live.contains(record.id) && record.status != .null {
+                change(record.id, durably: true) {
+                    $0.closeAfterVanishing(engineReplacedBecause: replacedBecause, at: now)
+                }
+                logger.warning(
+                    "job vanished from the engine",
+                    metadata: ["job_id": "\(record.id)", "engine_replaced": "\(replacedBecause ?? "no")"])
+            }
+            try await refreshFromEngine()
+            logger.info("reconciled with the engine", metadata: ["live_jobs": "\(live.count)"])
+        } catch {
+            logger.error("reconciling with the engine failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: - Events
+
+    func apply(_ event: QMPEvent) async {
+        let data = event.data
+        switch event.name {
+        case "JOB_STATUS_CHANGE":
+            guard let id = data["id"]?.stringValue,
+                let next = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
+            else { return }
+            apply(status: next, to: id, at: event.timestamp)
+            if next == .concluded, let type = book.record(id)?.type, !type.isBlockJob {
+                // create/amend/snapshot-* report their error only through query-jobs.
+                try? await refreshFromEngine(only: id)
+            }
+        case "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED", "BLOCK_JOB_READY":
+            guard let id = data["device"]?.stringValue else { return }
+            change(id, durably: false) { record in
+                if let offset = data["offset"]?.intValue { record.currentProgress = offset }
+                if let length = data["len"]?.intValue { record.totalProgress = length }
+                if let speed = data["speed"]?.intValue { record.speed = speed }
+                if let error = data["error"]?.stringValue { record.error = error }
+                if event.name == "BLOCK_JOB_CANCELLED" && record.error == nil { record.error = "Operation canceled" }
+                record.updatedAt = event.timestamp
+            }
+        case "BLOCK_JOB_ERROR":
+            guard let id = data["device"]?.stringValue else { return }
+            change(id, durably: false) { record in
+                record.lastIOError = JobRecord.IOErrorReport(
+                    operation: data["operation"]?.stringValue ?? "", action: data["action"]?.stringValue ?? "",
+                    at: event.timestamp)
+            }
+        default:
+            break
+        }
+    }
+
+    /// Forgets jobs that a refused command created and rolled back (QEMU emits created ... null for them), whether
+    /// their events were applied already or are still to come.
+    func discardRefusedCreations(_ ids: [String], since start: Date) {
+        for id in ids {
+            let record = book.record(id)
+            if let record, record.createdAt >= start {
+                forget(record)
+                if record.status != .null { refusedCreations.insert(id) }
+            } else if record == nil || record?.status == .null {
+                // Its events, if QEMU created it at all, are still to come; a later creation of the id clears this.
+                refusedCreations.insert(id)
+            }
+        }
+    }
+
+    /// Applies a `JOB_STATUS_CHANGE`: on disk before it is visible. A `created` for an id whose job is gone starts
+    /// a new run of the id.
+    func apply(status next: JobStatus, to id: String, at time: Date) {
+        if refusedCreations.contains(id) {
+            if next == .null { refusedCreations.remove(id) }
+            return
+        }
+        guard let current = book.record(id), current.status != .null || next != .created else {
+            let creation = creations[id]
+            var record = JobRecord(id: id, type: creation?.type, status: next, createdAt: time)
+            record.request = creation?.request
+            record.run = book.nextRun(of: id)
+            publishNewRun(record)
+            return
+        }
+        if !current.status.canTransition(to: next), current.status != next {
+            logger.warning(
+                "status change outside QEMU's transition table",
+                metadata: ["job_id": "\(id)", "from": "\(current.status.rawValue)", "to": "\(next.rawValue)"])
+        }
+        change(id, durably: true) { $0.enter(next, at: time) }
+    }
+}

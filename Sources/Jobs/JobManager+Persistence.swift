@@ -1,0 +1,86 @@
+import Foundation
+import JobModel
+
+extension JobManager {
+    /// Applies `body` to the current record of `id` and publishes the result (see `publish`).
+    /// - Returns: the new record, or nil if there is none for `id`.
+    @discardableResult
+    func change(_ id: String, durably: Bool, _ body: (inout JobRecord) -> Void) -> JobRecord? {
+        guard var record = book.record(id) else { return nil }
+        body(&record)
+        publish(record, durably: durably)
+        return record
+    }
+
+    /// Makes `record` the current state of its run. `durably`: it is written to disk first, and only then
+    /// visible (status changes, creations); otherwise it is visible at once and written within about a second
+    /// (progress). Runs synchronously on the actor, so no other change interleaves.
+    func publish(_ record: JobRecord, durably: Bool) {
+        if durably {
+            persist(record)
+            book.put(record)
+        } else {
+            book.put(record)
+            store?.saveSoon(record)
+        }
+    }
+
+    /// Publishes the first state of a new run (durably).
+    func publishNewRun(_ record: JobRecord) {
+        persist(record)
+        book.begin(record)
+    }
+
+    /// Forgets one run, in memory and on disk.
+    func forget(_ record: JobRecord) {
+        book.remove(record)
+        do {
+            try store?.remove(record)
+        } catch {
+            logger.error("could not delete a job record", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
+        }
+    }
+
+    private func persist(_ record: JobRecord) {
+        do {
+            try store?.save(record)
+        } catch {
+            // The change still happened in QEMU; report it, and say loudly that it is not durable.
+            logger.critical(
+                "could not persist a job record", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Loads the records from disk (call once, before the engine connects), then applies retention.
+    public func restore() {
+        guard let store else { return }
+        let records = store.loadAll()
+        book.restore(records)
+        logger.info("job records restored", metadata: ["records": "\(records.count)"])
+        prune(now: Date())
+    }
+
+    /// Drops finished records beyond the retention policy (oldest first).
+    func prune(now: Date) {
+        lastPruned = now
+        for record in retention.expired(book.finished(), now: now) { forget(record) }
+    }
+}
+
+extension JobManager {
+    /// While jobs live, samples their progress from the engine every `interval` (for the rates and ETA, and
+    /// coalesced progress writes), and applies retention about once a minute. Returns when cancelled.
+    public func pollProgress(every interval: Duration = .seconds(1)) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { break }
+            let live = book.all().contains { $0.status != .null && $0.status != .concluded }
+            if live && status.snapshot.isConnected {
+                try? await refreshFromEngine()
+            }
+            let now = Date()
+            if now.timeIntervalSince(lastPruned) >= 60 { prune(now: now) }
+        }
+        store?.flush()
+    }
+}

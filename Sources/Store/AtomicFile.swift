@@ -1,0 +1,56 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The few POSIX calls that make a file write durable and all-or-nothing: write a temporary file in the same
+/// directory, fsync it, rename it over the target, fsync the directory. A crash at any point leaves either the
+/// old file or the new one, never a torn one.
+enum AtomicFile {
+    /// Writes `data` to `path` atomically and durably.
+    /// - Throws: `StoreError.io` with the failing step and the system's reason.
+    static func write(_ data: Data, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw StoreError.io(step: "open \(temporary)", reason: lastError()) }
+        var ok = data.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+        ok = ok && fsync(descriptor) == 0
+        let reason = lastError()
+        close(descriptor)
+        guard ok else {
+            unlink(temporary)
+            throw StoreError.io(step: "write \(temporary)", reason: reason)
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = lastError()
+            unlink(temporary)
+            throw StoreError.io(step: "rename to \(path)", reason: reason)
+        }
+        try syncDirectory(directory)
+    }
+
+    /// fsyncs a directory, so a rename or unlink in it survives a crash.
+    static func syncDirectory(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw StoreError.io(step: "open \(path)", reason: lastError()) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw StoreError.io(step: "fsync \(path)", reason: lastError()) }
+    }
+
+    private static func lastError() -> String {
+        String(cString: strerror(errno))
+    }
+}

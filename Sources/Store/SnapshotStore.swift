@@ -1,0 +1,168 @@
+import Foundation
+import JobModel
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Job records as JSON snapshot files, one file per run of a job: `<data>/records/<id>~<run>.json`, each
+/// `{"version": 1, "record": {...}}`.
+///
+/// One file per record keeps the cost of persisting a change independent of how many records exist. Writes are
+/// atomic and durable (`AtomicFile`) and happen one at a time, in order. `save` is synchronous: it returns when
+/// the record is on disk, so the caller can publish the change only then (a status change is on disk before
+/// anyone hears of it). `saveSoon` coalesces progress updates (latest state wins) and writes them about once a
+/// second from the store's own queue; a later `save` of the same record supersedes a pending one.
+public final class SnapshotStore: Sendable {
+    /// The schema version this jobgate writes and reads.
+    public static let schemaVersion = 1
+
+    public let directory: String
+    public let quarantineDirectory: String
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "jobgate.store.flush")
+    private let flushDelay: Double
+    /// Records waiting for the next flush, by file name; `scheduled` is true while a flush is queued.
+    private let pending = Mutex<(records: [String: JobRecord], scheduled: Bool)>(([:], false))
+    /// Serialises writes, so an older pending state can never land after a newer `save`.
+    private let writeLock = NSLock()
+
+    /// - Parameter dataDirectory: the records go to `records/` in it, unreadable files to `quarantine/`.
+    public init(dataDirectory: String, flushDelay: Double = 1, logger: Logger) throws {
+        directory = dataDirectory + "/records"
+        quarantineDirectory = dataDirectory + "/quarantine"
+        self.flushDelay = flushDelay
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// The file of one run of a job. `~` cannot occur in a QEMU job id.
+    static func fileName(of record: JobRecord) -> String {
+        "\(record.id)~\(record.run).json"
+    }
+
+    /// Writes `record` now; returns once it is durable. Blocks the caller for one write and two fsyncs.
+    /// - Throws: `StoreError.io`.
+    public func save(_ record: JobRecord) throws {
+        let name = Self.fileName(of: record)
+        let data = try Self.encode(record)
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        pending.withLock { _ = $0.records.removeValue(forKey: name) }
+        try AtomicFile.write(data, to: directory + "/" + name)
+    }
+
+    /// Schedules `record` for the next flush (about a second from now); a later state replaces an earlier one.
+    public func saveSoon(_ record: JobRecord) {
+        let schedule = pending.withLock { pending -> Bool in
+            pending.records[Self.fileName(of: record)] = record
+            defer { pending.scheduled = true }
+            return !pending.scheduled
+        }
+        if schedule {
+            queue.asyncAfter(deadline: .now() + flushDelay) { [self] in flush() }
+        }
+    }
+
+    /// Writes every scheduled record now.
+    public func flush() {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        let records = pending.withLock { pending -> [String: JobRecord] in
+            defer { pending = ([:], false) }
+            return pending.records
+        }
+        for (name, record) in records {
+            do {
+                try AtomicFile.write(try Self.encode(record), to: directory + "/" + name)
+            } catch {
+                logger.error(
+                    "could not persist a job record", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Deletes the file of one run (retention).
+    /// - Throws: `StoreError.io`.
+    public func remove(_ record: JobRecord) throws {
+        let name = Self.fileName(of: record)
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        pending.withLock { _ = $0.records.removeValue(forKey: name) }
+        let path = directory + "/" + name
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw StoreError.io(step: "unlink \(path)", reason: String(cString: strerror(errno)))
+        }
+        try AtomicFile.syncDirectory(directory)
+    }
+
+    /// Reads every snapshot. Files that do not parse or have another schema version are moved to the quarantine
+    /// directory with a warning; they never stop jobgate.
+    public func loadAll() -> [JobRecord] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var records: [JobRecord] = []
+        for name in names.sorted() {
+            let path = directory + "/" + name
+            if name.hasSuffix(".tmp") {
+                // A write that a crash interrupted before its rename: the previous file is still whole.
+                unlink(path)
+                continue
+            }
+            guard name.hasSuffix(".json") else { continue }
+            do {
+                records.append(try Self.decode(try Data(contentsOf: URL(fileURLWithPath: path)), file: name))
+            } catch {
+                quarantine(name, because: error)
+            }
+        }
+        return records
+    }
+
+    private func quarantine(_ name: String, because error: any Error) {
+        let target = quarantineDirectory + "/" + name + "." + String(Int(Date().timeIntervalSince1970))
+        do {
+            try FileManager.default.createDirectory(atPath: quarantineDirectory, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: directory + "/" + name, toPath: target)
+            logger.warning(
+                "quarantined a snapshot file",
+                metadata: ["file": "\(name)", "moved_to": "\(target)", "reason": "\(error)"])
+        } catch let moveError {
+            logger.error(
+                "could not quarantine a snapshot file", metadata: ["file": "\(name)", "error": "\(moveError)"])
+        }
+    }
+
+    static func encode(_ record: JobRecord) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(Snapshot(version: schemaVersion, record: record))
+    }
+
+    static func decode(_ data: Data, file: String) throws -> JobRecord {
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: data)
+        } catch {
+            throw StoreError.unreadable(file: file, reason: "\(error)")
+        }
+        guard header.version == schemaVersion else {
+            throw StoreError.unknownVersion(file: file, version: header.version)
+        }
+        do {
+            return try JSONDecoder().decode(Snapshot.self, from: data).record
+        } catch {
+            throw StoreError.unreadable(file: file, reason: "\(error)")
+        }
+    }
+
+    private struct Header: Decodable {
+        var version: Int?
+    }
+
+    private struct Snapshot: Codable {
+        var version: Int
+        var record: JobRecord
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import JobModel
+import Testing
+
+@testable import Jobs
+
+/// Retention of finished records, with an explicit clock: nothing sleeps.
+@Suite struct RetentionTests {
+    func finished(_ id: String, run: Int = 1, endedAt seconds: Double) -> JobRecord {
+        var record = JobRecord(
+            id: id, type: .backup, status: .created, createdAt: Date(timeIntervalSince1970: seconds - 10))
+        record.run = run
+        record.enter(.concluded, at: Date(timeIntervalSince1970: seconds - 1))
+        record.enter(.null, at: Date(timeIntervalSince1970: seconds))
+        return record
+    }
+
+    @Test("records older than the age limit go; beyond the count limit the oldest go")
+    func ageAndCount() {
+        let records = (0..<10).map { finished("j\($0)", endedAt: Double(1000 + $0 * 100)) }
+        let now = Date(timeIntervalSince1970: 2000)
+        let byAge = RetentionPolicy(maxAge: .seconds(500), maxCount: nil).expired(records, now: now)
+        #expect(byAge.map(\.id) == ["j0", "j1", "j2", "j3", "j4"])
+        let byCount = RetentionPolicy(maxAge: nil, maxCount: 3).expired(records, now: now)
+        #expect(byCount.map(\.id) == ["j0", "j1", "j2", "j3", "j4", "j5", "j6"])
+        let both = RetentionPolicy(maxAge: .seconds(500), maxCount: 2).expired(records, now: now)
+        #expect(both.count == 8)
+        #expect(RetentionPolicy(maxAge: nil, maxCount: nil).expired(records, now: now).isEmpty)
+    }
+
+    @Test("the book keeps every run of a reused id, and never offers a live job for pruning")
+    func runsAndFinished() {
+        let book = JobBook()
+        book.begin(finished("b0", run: 1, endedAt: 100))
+        var second = JobRecord(id: "b0", type: .backup, status: .running, createdAt: Date(timeIntervalSince1970: 200))
+        second.run = book.nextRun(of: "b0")
+        book.begin(second)
+        #expect(second.run == 2)
+        #expect(book.runs(of: "b0").map(\.run) == [1, 2])
+        #expect(book.record("b0")?.status == .running)
+        #expect(book.finished().map(\.run) == [1])
+        book.remove(book.runs(of: "b0")[0])
+        #expect(book.runs(of: "b0").map(\.run) == [2])
+        #expect(book.count == 1)
+    }
+}
