@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "JobModel", "Jobs", "QMP", "CMicroHTTPD",
+                "JobModel", "Jobs", "QMP", "Store", "CMicroHTTPD",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

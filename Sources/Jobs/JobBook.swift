@@ -8,14 +8,90 @@ import Synchronization
 /// be reused once its job is dismissed). Only `JobManager` writes; libmicrohttpd threads read (`GET /jobs`
 /// answers from here on the spot). Critical sections copy or assign and return.
 public final class JobBook: Sendable {
+    /// A position in the listing order: creation time, then id, then run.
+    public struct ListKey: Comparable, Sendable {
+        public var createdAt: Date
+        public var id: String
+        public var run: Int
+
+        init(_ record: JobRecord) {
+            createdAt = record.createdAt
+            id = record.id
+            run = record.run
+        }
+
+        public init(createdAt: Date, id: String, run: Int) {
+            self.createdAt = createdAt
+            self.id = id
+            self.run = run
+        }
+
+        public static func < (lhs: ListKey, rhs: ListKey) -> Bool {
+            (lhs.createdAt, lhs.id, lhs.run) < (rhs.createdAt, rhs.id, rhs.run)
+        }
+    }
+
     private struct State {
         var current: [String: JobRecord] = [:]
         var earlier: [String: [JobRecord]] = [:]
+        /// The keys of the current records, sorted: paging never sorts.
+        var order: [ListKey] = []
+        /// Counts durable changes since this jobgate started (see `eventCursor`).
+        var sequence: UInt64 = 0
+
+        /// Where `key` is, or would go, in `order`.
+        func position(of key: ListKey) -> Int {
+            var low = 0
+            var high = order.count
+            while low < high {
+                let middle = (low + high) / 2
+                if order[middle] < key { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+
+        mutating func insertKey(_ key: ListKey) {
+            order.insert(key, at: position(of: key))
+        }
+
+        mutating func removeKey(_ key: ListKey) {
+            let index = position(of: key)
+            if index < order.count, order[index] == key { order.remove(at: index) }
+        }
     }
 
     private let state = Mutex(State())
+    /// Distinguishes this jobgate process's sequence numbers from an earlier one's.
+    public let epoch: UInt64
 
-    public init() {}
+    /// - Parameter epoch: a number that grows with every start of jobgate (persisted by the caller).
+    public init(epoch: UInt64 = 0) {
+        self.epoch = epoch
+    }
+
+    /// `<epoch>-<sequence>`: the position in the stream of status changes at the moment of reading, consistent
+    /// with a listing taken under the same lock (`page`).
+    public var eventCursor: String {
+        state.withLock { "\(epoch)-\($0.sequence)" }
+    }
+
+    /// One page of current records in listing order, after `cursor`, that satisfy `matching`; and the key to
+    /// continue from, if more may follow; and the event cursor at that moment.
+    public func page(after cursor: ListKey?, limit: Int, matching: (JobRecord) -> Bool) -> (
+        records: [JobRecord], next: ListKey?, eventCursor: String
+    ) {
+        state.withLock { state in
+            var index = cursor.map { state.position(of: $0) } ?? 0
+            if let cursor, index < state.order.count, state.order[index] == cursor { index += 1 }
+            var records: [JobRecord] = []
+            while index < state.order.count && records.count < limit {
+                if let record = state.current[state.order[index].id], matching(record) { records.append(record) }
+                index += 1
+            }
+            let next = index < state.order.count && records.count == limit ? records.last.map(ListKey.init) : nil
+            return (records, next, "\(epoch)-\(state.sequence)")
+        }
+    }
 
     /// The current run of `id`, if any.
     public func record(_ id: String) -> JobRecord? {
@@ -24,8 +100,7 @@ public final class JobBook: Sendable {
 
     /// Every current record, oldest first (creation time, then id).
     public func all() -> [JobRecord] {
-        state.withLock { Array($0.current.values) }
-            .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        state.withLock { state in state.order.compactMap { state.current[$0.id] } }
     }
 
     /// Every run of `id`, oldest first; the last is the current one.
@@ -40,9 +115,20 @@ public final class JobBook: Sendable {
         state.withLock { state in state.current.count + state.earlier.values.reduce(0) { $0 + $1.count } }
     }
 
-    /// Replaces the current run of `record.id` (same run) or adds it.
-    func put(_ record: JobRecord) {
-        state.withLock { $0.current[record.id] = record }
+    /// Replaces the current run of `record.id` (same run) or adds it; `durable` changes advance the event cursor.
+    func put(_ record: JobRecord, durable: Bool = false) {
+        state.withLock { state in
+            if let previous = state.current[record.id] {
+                if ListKey(previous) != ListKey(record) {
+                    state.removeKey(ListKey(previous))
+                    state.insertKey(ListKey(record))
+                }
+            } else {
+                state.insertKey(ListKey(record))
+            }
+            state.current[record.id] = record
+            if durable { state.sequence += 1 }
+        }
     }
 
     /// The run number a new run of `id` gets.
@@ -55,8 +141,13 @@ public final class JobBook: Sendable {
     /// Makes `record` (a new run) current; the previous current run of its id becomes an earlier run.
     func begin(_ record: JobRecord) {
         state.withLock { state in
-            if let previous = state.current[record.id] { state.earlier[record.id, default: []].append(previous) }
+            if let previous = state.current[record.id] {
+                state.earlier[record.id, default: []].append(previous)
+                state.removeKey(ListKey(previous))
+            }
             state.current[record.id] = record
+            state.insertKey(ListKey(record))
+            state.sequence += 1
         }
     }
 
@@ -64,7 +155,9 @@ public final class JobBook: Sendable {
     func remove(_ record: JobRecord) {
         state.withLock { state in
             if state.current[record.id]?.run == record.run {
+                state.removeKey(ListKey(record))
                 state.current[record.id] = state.earlier[record.id]?.popLast()
+                if let restored = state.current[record.id] { state.insertKey(ListKey(restored)) }
             } else {
                 state.earlier[record.id]?.removeAll { $0.run == record.run }
             }
@@ -81,6 +174,7 @@ public final class JobBook: Sendable {
                 state.current[id] = sorted.last
                 state.earlier[id] = sorted.count > 1 ? Array(sorted.dropLast()) : nil
             }
+            state.order = state.current.values.map(ListKey.init).sorted()
         }
     }
 

@@ -18,7 +18,7 @@ extension JobManager {
     func publish(_ record: JobRecord, durably: Bool) {
         if durably {
             persist(record)
-            book.put(record)
+            book.put(record, durable: true)
         } else {
             book.put(record)
             store?.saveSoon(record)

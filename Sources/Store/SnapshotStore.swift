@@ -98,6 +98,21 @@ public final class SnapshotStore: Sendable {
         try AtomicFile.syncDirectory(directory)
     }
 
+    /// Increments and returns the start counter kept in `<data>/epoch`, so event cursors of this run of jobgate
+    /// never collide with an earlier run's.
+    /// - Throws: `StoreError.io`.
+    public func nextEpoch() throws -> UInt64 {
+        let path = (directory as NSString).deletingLastPathComponent + "/epoch"
+        let previous =
+            (try? String(contentsOfFile: path, encoding: .utf8))
+            .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        let next = previous + 1
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        try AtomicFile.write(Data("\(next)\n".utf8), to: path)
+        return next
+    }
+
     /// Reads every snapshot. Files that do not parse or have another schema version are moved to the quarantine
     /// directory with a warning; they never stop jobgate.
     public func loadAll() -> [JobRecord] {

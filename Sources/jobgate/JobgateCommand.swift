@@ -113,11 +113,13 @@ struct JobgateCommand: AsyncParsableCommand {
         let store = try SnapshotStore(dataDirectory: dataDirectory, logger: logger)
         let manager = JobManager(
             engine: client, policy: policy, status: status, store: store, retention: try retentionPolicy(),
-            logger: logger)
+            book: JobBook(epoch: try store.nextEpoch()), logger: logger)
         await manager.restore()
         let catalog = NodeCatalog(engine: client, policy: policy)
 
-        let router = GatewayRoutes.makeRouter(engine: status, manager: manager, catalog: catalog, secrets: client)
+        let router = GatewayRoutes.makeRouter(
+            engine: status, manager: manager, catalog: catalog, secrets: client,
+            ledger: try IdempotencyLedger(dataDirectory: dataDirectory, logger: logger))
 
         var serverConfiguration = MicroHTTPDServer.Configuration(
             host: address.host, port: address.port, threadPoolSize: threads)

@@ -93,7 +93,7 @@ import Testing
     @Test("the bytes written for one change do not depend on how many records exist")
     func costIndependentOfCount() throws {
         let store = try makeStore()
-        let probe = record("probe")
+        let probe = record("probe", status: .null)
         let alone = try SnapshotStore.encode(probe).count
         for index in 0..<500 { try store.save(record("r\(index)", status: .null)) }
         try store.save(probe)

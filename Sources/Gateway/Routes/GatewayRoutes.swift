@@ -1,15 +1,17 @@
 import Jobs
 import QMP
+import Store
 
 /// Every route jobgate serves, in one table (the OpenAPI test compares it with openapi/openapi.yaml).
 public enum GatewayRoutes {
     /// - Parameter secrets: where `secret` objects are added (the QMP client).
     public static func makeRouter(
-        engine: EngineStatus, manager: JobManager, catalog: NodeCatalog, secrets: any QMPExecuting
+        engine: EngineStatus, manager: JobManager, catalog: NodeCatalog, secrets: any QMPExecuting,
+        ledger: IdempotencyLedger? = nil
     ) -> Router {
         var router = Router()
         HealthRoutes(engine: engine).register(in: &router)
-        JobRoutes(manager: manager).register(in: &router)
+        JobRoutes(manager: manager, ledger: ledger).register(in: &router)
         NodeRoutes(catalog: catalog).register(in: &router)
         SecretRoutes(catalog: SecretCatalog(engine: secrets)).register(in: &router)
         return router

@@ -1,42 +1,43 @@
 import JobModel
 import Jobs
+import Store
 
 /// `/jobs`, `/jobs/{id}`, `/jobs/{id}/{verb}` and `/transactions`.
 public struct JobRoutes: Sendable {
     let manager: JobManager
+    let idempotency: Idempotency
 
-    public init(manager: JobManager) {
+    /// - Parameter ledger: where `Idempotency-Key` answers are kept; nil ignores the header.
+    public init(manager: JobManager, ledger: IdempotencyLedger?) {
         self.manager = manager
+        self.idempotency = Idempotency(ledger: ledger)
     }
 
     public func register(in router: inout Router) {
-        router.immediate("GET", "/jobs") { [manager] _ in
-            Response.json(JobList(jobs: manager.book.all()))
+        router.immediate("GET", "/jobs") { [manager] request in
+            let query = try JobListQuery(request.query)
+            let page = manager.book.page(after: query.cursor, limit: query.limit, matching: query.matches)
+            let next = page.next.map { JSONValue.string(JobListQuery.encodeCursor($0)) } ?? .null
+            if query.summary {
+                return Response.json(
+                    JobPage(jobs: page.records.map(JobSummary.init), nextCursor: next, eventCursor: page.eventCursor))
+            }
+            return Response.json(JobPage(jobs: page.records, nextCursor: next, eventCursor: page.eventCursor))
         }
-        router.deferred("POST", "/jobs") { [manager] request in
-            let original = try request.jsonObject()
-            var body = original
-            guard let typeName = body.removeValue(forKey: "type") else {
-                throw JobError.invalidField(field: "type", detail: "'type' is required")
-            }
-            guard let type = typeName.stringValue.flatMap(JobType.init(rawValue:)) else {
-                throw JobError.invalidField(
-                    field: "type",
-                    detail: "'type' must be one of \(JobType.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard let id = body.removeValue(forKey: "id")?.stringValue else {
-                throw JobError.invalidField(field: "id", detail: "'id' is required and must be a string")
-            }
-            if body["job-id"] != nil {
-                throw JobError.invalidField(field: "job-id", detail: "give the job's id as 'id', not 'job-id'")
-            }
-            let record = try await manager.create(
-                type: type, id: id, arguments: body, request: .object(original))
-            return Response.json(record, status: 201, headers: [("Location", "/jobs/\(id)")])
+        router.immediate("GET", "/jobs/:id/history") { [manager] request in
+            let id = request.parameters["id"]!
+            let runs = manager.book.runs(of: id)
+            guard !runs.isEmpty else { throw JobError.unknownJob(id) }
+            return Response.json(["runs": runs])
         }
-        router.deferred("POST", "/transactions") { [manager] request in
-            let records = try await manager.runTransaction(try request.jsonObject())
-            return Response.json(JobList(jobs: records), status: records.isEmpty ? 200 : 201)
+        router.deferred("POST", "/jobs") { [manager, idempotency] request in
+            try await idempotency.run(request, scope: "jobs") { try await Self.create(request, manager: manager) }
+        }
+        router.deferred("POST", "/transactions") { [manager, idempotency] request in
+            try await idempotency.run(request, scope: "transactions") {
+                let records = try await manager.runTransaction(try request.jsonObject())
+                return Response.json(JobList(jobs: records), status: records.isEmpty ? 200 : 201)
+            }
         }
         router.deferred("GET", "/jobs/:id") { [manager] request in
             let id = request.parameters["id"]!
@@ -60,9 +61,45 @@ public struct JobRoutes: Sendable {
             return Response.json(record, status: 202)
         }
     }
+
+    /// `POST /jobs`: `{"type": T, "id": ID, ...that command's arguments}`.
+    static func create(_ request: Request, manager: JobManager) async throws -> Response {
+        let original = try request.jsonObject()
+        var body = original
+        guard let typeName = body.removeValue(forKey: "type") else {
+            throw JobError.invalidField(field: "type", detail: "'type' is required")
+        }
+        guard let type = typeName.stringValue.flatMap(JobType.init(rawValue:)) else {
+            throw JobError.invalidField(
+                field: "type",
+                detail: "'type' must be one of \(JobType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let id = body.removeValue(forKey: "id")?.stringValue else {
+            throw JobError.invalidField(field: "id", detail: "'id' is required and must be a string")
+        }
+        if body["job-id"] != nil {
+            throw JobError.invalidField(field: "job-id", detail: "give the job's id as 'id', not 'job-id'")
+        }
+        let record = try await manager.create(type: type, id: id, arguments: body, request: .object(original))
+        return Response.json(record, status: 201, headers: [("Location", "/jobs/\(id)")])
+    }
 }
 
-/// The body of `GET /jobs`.
+/// The body of `POST /transactions`.
 struct JobList: Encodable {
     var jobs: [JobRecord]
+}
+
+/// The body of `GET /jobs`: one page, the cursor to the next (null on the last), and the event cursor at the
+/// moment of listing (to watch events from there without a gap).
+struct JobPage<Item: Encodable>: Encodable {
+    var jobs: [Item]
+    var nextCursor: JSONValue
+    var eventCursor: String
+
+    enum CodingKeys: String, CodingKey {
+        case jobs
+        case nextCursor = "next-cursor"
+        case eventCursor = "event-cursor"
+    }
 }

@@ -1,0 +1,52 @@
+import Foundation
+import JobModel
+import Jobs
+import Store
+
+/// `Idempotency-Key` handling for creating routes: a retry with the same key and body gets the first answer; the
+/// same key with another body is 422; keys survive restarts (the ledger is on disk).
+struct Idempotency: Sendable {
+    let ledger: IdempotencyLedger?
+
+    static let maximumKeyLength = 100
+
+    /// Runs `handler` unless `request`'s key was seen before; records its answer.
+    func run(_ request: Request, scope: String, _ handler: () async throws -> Response) async throws -> Response {
+        guard let ledger, let key = request.headers["idempotency-key"] else { return try await handler() }
+        guard !key.isEmpty, key.count <= Self.maximumKeyLength else {
+            throw JobError.invalidField(
+                field: "Idempotency-Key",
+                detail: "the Idempotency-Key header must be 1 to \(Self.maximumKeyLength) characters")
+        }
+        let scoped = scope + ":" + key
+        switch ledger.begin(key: scoped, body: request.body) {
+        case .replay(let status, let headers, let body):
+            return Response(
+                status: status, headers: headers.sorted { $0.key < $1.key } + [("Idempotent-Replayed", "true")],
+                body: body)
+        case .conflict:
+            throw Problem(
+                "idempotency-key-reused", title: "Idempotency-Key reused with another body", status: 422,
+                detail: "the Idempotency-Key '\(key)' was first used with a different request body")
+        case .inProgress:
+            throw Problem(
+                "idempotency-key-in-progress", title: "Request with this Idempotency-Key in progress", status: 409,
+                detail: "a request with the Idempotency-Key '\(key)' is still being handled; retry shortly",
+                headers: ["Retry-After": "1"])
+        case .proceed:
+            let response: Response
+            do {
+                response = try await handler()
+            } catch let convertible as any ProblemConvertible {
+                response = convertible.problem.response(instance: request.path)
+            } catch {
+                ledger.finish(key: scoped, body: request.body, status: 500, headers: [:], answer: Data())
+                throw error
+            }
+            ledger.finish(
+                key: scoped, body: request.body, status: response.status,
+                headers: Dictionary(response.headers, uniquingKeysWith: { _, last in last }), answer: response.body)
+            return response
+        }
+    }
+}

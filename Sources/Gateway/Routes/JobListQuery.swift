@@ -1,0 +1,114 @@
+import Foundation
+import JobModel
+import Jobs
+
+/// The query of `GET /jobs`: filters, page size, cursor and view, validated.
+struct JobListQuery {
+    var statuses: Set<JobStatus>?
+    var types: Set<JobType>?
+    var id: String?
+    var limit = 100
+    var cursor: JobBook.ListKey?
+    var summary = false
+
+    static let maximumLimit = 1000
+
+    /// - Throws: `JobError.invalidField` naming the query parameter.
+    init(_ query: [String: String]) throws {
+        let known: Set<String> = ["status", "type", "id", "limit", "cursor", "view"]
+        if let unknown = query.keys.sorted().first(where: { !known.contains($0) }) {
+            throw JobError.invalidField(
+                field: unknown,
+                detail: "unknown query parameter '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
+        }
+        if let text = query["status"] {
+            statuses = Set(try Self.list(text, field: "status", parse: JobStatus.init(rawValue:)))
+        }
+        if let text = query["type"] {
+            types = Set(try Self.list(text, field: "type", parse: JobType.init(rawValue:)))
+        }
+        id = query["id"]
+        if let text = query["limit"] {
+            guard let value = Int(text), (1...Self.maximumLimit).contains(value) else {
+                throw JobError.invalidField(
+                    field: "limit", detail: "'limit' must be a number from 1 to \(Self.maximumLimit)")
+            }
+            limit = value
+        }
+        if let text = query["cursor"] {
+            guard let key = Self.decodeCursor(text) else {
+                throw JobError.invalidField(field: "cursor", detail: "'cursor' is not a cursor this jobgate handed out")
+            }
+            cursor = key
+        }
+        switch query["view"] {
+        case nil, "full": summary = false
+        case "summary": summary = true
+        default: throw JobError.invalidField(field: "view", detail: "'view' must be full or summary")
+        }
+    }
+
+    /// Whether `record` passes the filters.
+    func matches(_ record: JobRecord) -> Bool {
+        (statuses?.contains(record.status) ?? true) && (types.map { record.type.map($0.contains) ?? false } ?? true)
+            && (id.map { $0 == record.id } ?? true)
+    }
+
+    private static func list<T>(_ text: String, field: String, parse: (String) -> T?) throws -> [T] {
+        try text.split(separator: ",").map { item in
+            guard let value = parse(String(item)) else {
+                throw JobError.invalidField(field: field, detail: "'\(field)' has an unknown value '\(item)'")
+            }
+            return value
+        }
+    }
+
+    /// An opaque cursor: base64url of `<time bits>|<run>|<id>`.
+    static func encodeCursor(_ key: JobBook.ListKey) -> String {
+        let text = "\(key.createdAt.timeIntervalSince1970.bitPattern)|\(key.run)|\(key.id)"
+        return Data(text.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeCursor(_ text: String) -> JobBook.ListKey? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else {
+            return nil
+        }
+        let parts = decoded.split(separator: "|", maxSplits: 2).map(String.init)
+        guard parts.count == 3, let bits = UInt64(parts[0]), let run = Int(parts[1]) else { return nil }
+        return JobBook.ListKey(createdAt: Date(timeIntervalSince1970: Double(bitPattern: bits)), id: parts[2], run: run)
+    }
+}
+
+/// The abbreviated form of a record (`view=summary`).
+struct JobSummary: Encodable {
+    var id: String
+    var run: Int
+    var type: JobType?
+    var status: JobStatus
+    var currentProgress: Int64
+    var totalProgress: Int64
+    var error: String?
+    var updatedAt: String
+
+    init(_ record: JobRecord) {
+        id = record.id
+        run = record.run
+        type = record.type
+        status = record.status
+        currentProgress = record.currentProgress
+        totalProgress = record.totalProgress
+        error = record.error
+        updatedAt = Timestamp.format(record.updatedAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, run, type, status, error
+        case currentProgress = "current-progress"
+        case totalProgress = "total-progress"
+        case updatedAt = "updated-at"
+    }
+}
