@@ -41,6 +41,15 @@ extension JSONValue {
         }
     }
 
+    /// The number as a double if this is any number, else nil.
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let number): Double(number)
+        case .double(let number): number
+        default: nil
+        }
+    }
+
     /// The flag if this is a boolean, else nil.
     public var boolValue: Bool? {
         if case .bool(let flag) = self { return flag }

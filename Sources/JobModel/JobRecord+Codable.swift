@@ -101,7 +101,7 @@ extension Timestamp {
     /// Parses a time written by `format`.
     /// - Throws: `DecodingError.dataCorrupted` naming `key`.
     static func parse<K: CodingKey>(_ text: String, at key: K, in container: KeyedDecodingContainer<K>) throws -> Date {
-        guard let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) else {
+        guard let date = parse(text) else {
             throw DecodingError.dataCorruptedError(
                 forKey: key, in: container, debugDescription: "not an RFC 3339 time: \(text)")
         }

@@ -35,9 +35,13 @@ public struct HTTP: Sendable {
     }
 
     /// Sends `method path` with an optional body.
-    public func send(_ method: String, _ path: String, body: String? = nil) async throws -> Result {
+    public func send(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:])
+        async throws
+        -> Result
+    {
         var request = URLRequest(url: URL(string: path, relativeTo: base)!)
         request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -65,7 +65,7 @@ struct JobListQuery {
 
     /// An opaque cursor: base64url of `<time bits>|<run>|<id>`.
     static func encodeCursor(_ key: JobBook.ListKey) -> String {
-        let text = "\(key.createdAt.timeIntervalSince1970.bitPattern)|\(key.run)|\(key.id)"
+        let text = "\(key.createdAt.timeIntervalSinceReferenceDate.bitPattern)|\(key.run)|\(key.id)"
         return Data(text.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
@@ -79,7 +79,8 @@ struct JobListQuery {
         }
         let parts = decoded.split(separator: "|", maxSplits: 2).map(String.init)
         guard parts.count == 3, let bits = UInt64(parts[0]), let run = Int(parts[1]) else { return nil }
-        return JobBook.ListKey(createdAt: Date(timeIntervalSince1970: Double(bitPattern: bits)), id: parts[2], run: run)
+        return JobBook.ListKey(
+            createdAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits)), id: parts[2], run: run)
     }
 }
 

@@ -18,9 +18,9 @@ enum QemuTools {
         return output
     }
 
-    /// Runs one qemu-io command on a qcow2 image (e.g. "write -P 0x5a 0 32M").
-    static func io(_ image: String, _ command: String) async throws {
-        let (status, output) = try await ChildProcess.run(try tool("qemu-io"), ["-f", "qcow2", "-c", command, image])
+    /// Runs one qemu-io command on an image (e.g. "write -P 0x5a 0 32M").
+    static func io(_ image: String, _ command: String, format: String = "qcow2") async throws {
+        let (status, output) = try await ChildProcess.run(try tool("qemu-io"), ["-f", format, "-c", command, image])
         try #require(status == 0 && !output.contains("failed"), "qemu-io \(command) on \(image): \(output)")
     }
 

@@ -1,0 +1,19 @@
+import Foundation
+import JobModel
+import Testing
+
+@Suite struct TimestampTests {
+    @Test("format and parse round-trip exactly at microseconds")
+    func roundTrip() throws {
+        for micros in [0, 1, 703_999, 704_000, 999_999] as [Int64] {
+            let date = Timestamp.fromQMP(seconds: 1_795_000_000, microseconds: micros)
+            let text = Timestamp.format(date)
+            let back = try #require(Timestamp.parse(text))
+            #expect(Timestamp.format(back) == text)
+            #expect(text.hasSuffix(String(format: ".%06dZ", micros)))
+        }
+        #expect(Timestamp.parse("2026-11-21T18:30:00Z") != nil)
+        #expect(Timestamp.parse("2026-11-21T18:30:00.5Z").map(Timestamp.format) == "2026-11-21T18:30:00.500000Z")
+        #expect(Timestamp.parse("yesterday") == nil)
+    }
+}
