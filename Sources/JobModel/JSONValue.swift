@@ -110,24 +110,20 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses UTF-8 JSON text.
-    /// - Throws: `DecodingError` if `data` is not a JSON document.
+    /// Parses UTF-8 JSON text (RFC 8259, nesting at most 256 deep).
+    /// - Throws: an error whose description says what is wrong and at which byte.
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        var parser = JSONParser([UInt8](data))
+        return try parser.parseDocument()
     }
 
     /// Serialises with sorted keys, so equal values give equal bytes.
     public func serialized() -> Data {
-        // Encoding a JSONValue cannot fail: every case maps onto a JSON value (non-finite doubles aside,
-        // which `parse` never produces).
-        (try? JSONValue.encoder.encode(self)) ?? Data("null".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        JSONWriter.write(self, into: &bytes)
+        return Data(bytes)
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,

@@ -22,43 +22,48 @@ extension JobRecord: Codable {
         case stats
     }
 
-    private struct Entry: Codable {
+    private struct Entry: Decodable {
         var status: JobStatus
         var at: String
     }
 
-    private struct IOError: Codable {
+    private struct IOError: Decodable {
         var operation: String
         var action: String
         var at: String
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(run, forKey: .run)
-        try container.encode(type, forKey: .type)
-        try container.encode(status, forKey: .status)
-        try container.encode(currentProgress, forKey: .currentProgress)
-        try container.encode(totalProgress, forKey: .totalProgress)
-        try container.encodeIfPresent(error, forKey: .error)
-        try container.encode(allowedVerbs, forKey: .allowedVerbs)
-        try container.encodeIfPresent(speed, forKey: .speed)
-        try container.encodeIfPresent(busy, forKey: .busy)
-        try container.encodeIfPresent(paused, forKey: .paused)
-        try container.encodeIfPresent(ready, forKey: .ready)
-        try container.encodeIfPresent(ioStatus, forKey: .ioStatus)
-        try container.encodeIfPresent(autoFinalize, forKey: .autoFinalize)
-        try container.encodeIfPresent(autoDismiss, forKey: .autoDismiss)
-        try container.encodeIfPresent(
-            lastIOError.map { IOError(operation: $0.operation, action: $0.action, at: Timestamp.format($0.at)) },
-            forKey: .lastIOError)
-        try container.encodeIfPresent(request, forKey: .request)
-        try container.encode(
-            statusHistory.map { Entry(status: $0.status, at: Timestamp.format($0.at)) }, forKey: .statusHistory)
-        try container.encode(Timestamp.format(createdAt), forKey: .createdAt)
-        try container.encode(Timestamp.format(updatedAt), forKey: .updatedAt)
-        try container.encode(stats(now: Date()), forKey: .stats)
+        try json(now: Date()).encode(to: encoder)
+    }
+
+    /// The record's JSON form, with `stats` derived at `now` (frozen ones once the job ended).
+    public func json(now: Date) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "id": .string(id), "run": .int(Int64(run)), "type": type.map { .string($0.rawValue) } ?? .null,
+            "status": .string(status.rawValue), "current-progress": .int(currentProgress),
+            "total-progress": .int(totalProgress), "allowed-verbs": .array(allowedVerbs.map { .string($0.rawValue) }),
+            "status-history": .array(
+                statusHistory.map { ["status": .string($0.status.rawValue), "at": .string(Timestamp.format($0.at))] }),
+            "created-at": .string(Timestamp.format(createdAt)), "updated-at": .string(Timestamp.format(updatedAt)),
+            "stats": stats(now: now).json,
+        ]
+        if let error { members["error"] = .string(error) }
+        if let speed { members["speed"] = .int(speed) }
+        if let busy { members["busy"] = .bool(busy) }
+        if let paused { members["paused"] = .bool(paused) }
+        if let ready { members["ready"] = .bool(ready) }
+        if let ioStatus { members["io-status"] = .string(ioStatus) }
+        if let autoFinalize { members["auto-finalize"] = .bool(autoFinalize) }
+        if let autoDismiss { members["auto-dismiss"] = .bool(autoDismiss) }
+        if let report = lastIOError {
+            members["last-io-error"] = [
+                "operation": .string(report.operation), "action": .string(report.action),
+                "at": .string(Timestamp.format(report.at)),
+            ]
+        }
+        if let request { members["request"] = request }
+        return .object(members)
     }
 
     public init(from decoder: any Decoder) throws {

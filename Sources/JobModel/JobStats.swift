@@ -78,6 +78,22 @@ public struct JobStats: Sendable, Equatable, Codable {
     }
 }
 
+extension JobStats {
+    /// The JSON form (the same as `encode(to:)`).
+    public var json: JSONValue {
+        var members: [String: JSONValue] = [
+            "duration-seconds": .double(durationSeconds), "bytes-done": bytesDone.map { .int($0) } ?? .null,
+            "average-rate": averageRate.map { .double($0) } ?? .null,
+            "recent-rate": recentRate.map { .double($0) } ?? .null,
+            "eta-seconds": etaSeconds.map { .double($0) } ?? .null,
+            "outcome": outcome.map { .string($0.rawValue) } ?? .null,
+        ]
+        if let etaIsEstimate { members["eta-is-estimate"] = .bool(etaIsEstimate) }
+        if let error { members["error"] = .string(error) }
+        return .object(members)
+    }
+}
+
 /// One progress observation.
 public struct ProgressSample: Sendable, Equatable {
     public var at: Date

@@ -38,6 +38,18 @@ public final class JobBook: Sendable {
         var order: [ListKey] = []
         /// Counts durable changes since this jobgate started (see `eventCursor`).
         var sequence: UInt64 = 0
+        /// The JSON text of records that can no longer change (ended), by `id~run`: listing serves it as is.
+        var json: [String: Data] = [:]
+        /// Ids whose current run QEMU still has working (not concluded, not gone): the poller's cheap test.
+        var live: Set<String> = []
+
+        mutating func track(_ record: JobRecord) {
+            if record.status == .null || record.status == .concluded {
+                live.remove(record.id)
+            } else {
+                live.insert(record.id)
+            }
+        }
 
         /// Where `key` is, or would go, in `order`.
         func position(of key: ListKey) -> Int {
@@ -75,22 +87,37 @@ public final class JobBook: Sendable {
         state.withLock { "\(epoch)-\($0.sequence)" }
     }
 
-    /// One page of current records in listing order, after `cursor`, that satisfy `matching`; and the key to
-    /// continue from, if more may follow; and the event cursor at that moment.
+    /// One page of current records in listing order, after `cursor`, that satisfy `matching` (each with its
+    /// cached JSON text, if any); the key to continue from, if more may follow; and the event cursor at that moment.
     public func page(after cursor: ListKey?, limit: Int, matching: (JobRecord) -> Bool) -> (
-        records: [JobRecord], next: ListKey?, eventCursor: String
+        records: [(record: JobRecord, json: Data?)], next: ListKey?, eventCursor: String
     ) {
         state.withLock { state in
             var index = cursor.map { state.position(of: $0) } ?? 0
             if let cursor, index < state.order.count, state.order[index] == cursor { index += 1 }
-            var records: [JobRecord] = []
+            var records: [(record: JobRecord, json: Data?)] = []
             while index < state.order.count && records.count < limit {
-                if let record = state.current[state.order[index].id], matching(record) { records.append(record) }
+                if let record = state.current[state.order[index].id], matching(record) {
+                    records.append((record, state.json[Self.textKey(record)]))
+                }
                 index += 1
             }
-            let next = index < state.order.count && records.count == limit ? records.last.map(ListKey.init) : nil
+            let next =
+                index < state.order.count && records.count == limit ? records.last.map { ListKey($0.record) } : nil
             return (records, next, "\(epoch)-\(state.sequence)")
         }
+    }
+
+    /// Keeps the JSON text of a record that can no longer change, for later pages (ignored for live records).
+    public func cacheJSON(_ json: Data, for record: JobRecord) {
+        guard record.finalStats != nil, record.status == .null else { return }
+        state.withLock { state in
+            if state.current[record.id] == record { state.json[Self.textKey(record)] = json }
+        }
+    }
+
+    static func textKey(_ record: JobRecord) -> String {
+        "\(record.id)~\(record.run)"
     }
 
     /// The current run of `id`, if any.
@@ -110,6 +137,11 @@ public final class JobBook: Sendable {
         }
     }
 
+    /// Whether any job is still at work in QEMU (neither concluded nor gone).
+    public var hasLiveJobs: Bool {
+        state.withLock { !$0.live.isEmpty }
+    }
+
     /// The number of records, all runs included.
     public var count: Int {
         state.withLock { state in state.current.count + state.earlier.values.reduce(0) { $0 + $1.count } }
@@ -127,6 +159,8 @@ public final class JobBook: Sendable {
                 state.insertKey(ListKey(record))
             }
             state.current[record.id] = record
+            state.json[Self.textKey(record)] = nil
+            state.track(record)
             if durable { state.sequence += 1 }
         }
     }
@@ -147,6 +181,7 @@ public final class JobBook: Sendable {
             }
             state.current[record.id] = record
             state.insertKey(ListKey(record))
+            state.track(record)
             state.sequence += 1
         }
     }
@@ -154,10 +189,16 @@ public final class JobBook: Sendable {
     /// Forgets one run (retention, or a job QEMU created and rolled back within a refused command).
     func remove(_ record: JobRecord) {
         state.withLock { state in
+            state.json[Self.textKey(record)] = nil
             if state.current[record.id]?.run == record.run {
                 state.removeKey(ListKey(record))
                 state.current[record.id] = state.earlier[record.id]?.popLast()
-                if let restored = state.current[record.id] { state.insertKey(ListKey(restored)) }
+                if let restored = state.current[record.id] {
+                    state.insertKey(ListKey(restored))
+                    state.track(restored)
+                } else {
+                    state.live.remove(record.id)
+                }
             } else {
                 state.earlier[record.id]?.removeAll { $0.run == record.run }
             }
@@ -165,24 +206,49 @@ public final class JobBook: Sendable {
         }
     }
 
-    /// Loads records read from disk: per id, the highest run is current.
-    func restore(_ records: [JobRecord]) {
+    /// Loads records read from disk: per id, the highest run is current. `json` holds the stored JSON text of
+    /// records that can no longer change, by `id~run`.
+    func restore(_ records: [JobRecord], json: [String: Data] = [:]) {
         let byID = Dictionary(grouping: records, by: \.id)
         state.withLock { state in
+            state.json = json
             for (id, runs) in byID {
                 let sorted = runs.sorted { $0.run < $1.run }
                 state.current[id] = sorted.last
                 state.earlier[id] = sorted.count > 1 ? Array(sorted.dropLast()) : nil
             }
             state.order = state.current.values.map(ListKey.init).sorted()
+            state.live = Set(state.current.values.filter { $0.status != .null && $0.status != .concluded }.map(\.id))
         }
     }
 
-    /// Records that ended (frozen stats) and may be pruned: every earlier run, and current runs that are gone
-    /// from QEMU (`null`). Oldest end first.
-    func finished() -> [JobRecord] {
+    /// A finished run, as retention sees it.
+    public struct FinishedRun: Sendable, Equatable {
+        public var id: String
+        public var run: Int
+        public var endedAt: Date
+    }
+
+    /// Runs that ended and may be pruned: every earlier run, and current runs that are gone from QEMU (`null`).
+    /// Oldest end first. Live jobs, and concluded jobs still waiting for `dismiss`, are never among them.
+    func finishedRuns() -> [FinishedRun] {
         state.withLock { state in
-            state.earlier.values.flatMap { $0 } + state.current.values.filter { $0.status == .null }
-        }.sorted { ($0.updatedAt, $0.id, $0.run) < ($1.updatedAt, $1.id, $1.run) }
+            var runs: [FinishedRun] = []
+            runs.reserveCapacity(state.current.count)
+            for (id, earlier) in state.earlier {
+                for record in earlier { runs.append(FinishedRun(id: id, run: record.run, endedAt: record.updatedAt)) }
+            }
+            for record in state.current.values where record.status == .null {
+                runs.append(FinishedRun(id: record.id, run: record.run, endedAt: record.updatedAt))
+            }
+            return runs
+        }.sorted { ($0.endedAt, $0.id, $0.run) < ($1.endedAt, $1.id, $1.run) }
+    }
+
+    /// One run of `id`, current or earlier.
+    func record(_ id: String, run: Int) -> JobRecord? {
+        state.withLock { state in
+            state.current[id]?.run == run ? state.current[id] : state.earlier[id]?.first { $0.run == run }
+        }
     }
 }

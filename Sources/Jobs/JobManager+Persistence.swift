@@ -54,16 +54,30 @@ extension JobManager {
     /// Loads the records from disk (call once, before the engine connects), then applies retention.
     public func restore() {
         guard let store else { return }
-        let records = store.loadAll()
-        book.restore(records)
-        logger.info("job records restored", metadata: ["records": "\(records.count)"])
+        let start = ContinuousClock.now
+        let snapshots = store.loadSnapshots()
+        let loaded = ContinuousClock.now
+        var texts: [String: Data] = [:]
+        for snapshot in snapshots where snapshot.record.status == .null && snapshot.record.finalStats != nil {
+            if let json = snapshot.json { texts[JobBook.textKey(snapshot.record)] = json }
+        }
+        let records = snapshots.map(\.record)
+        book.restore(records, json: texts)
         prune(now: Date())
+        logger.info(
+            "job records restored",
+            metadata: [
+                "records": "\(records.count)", "load": "\(loaded - start)", "index": "\(ContinuousClock.now - loaded)",
+            ])
     }
 
     /// Drops finished records beyond the retention policy (oldest first).
     func prune(now: Date) {
         lastPruned = now
-        for record in retention.expired(book.finished(), now: now) { forget(record) }
+        guard !retention.isUnlimited else { return }
+        for run in retention.expired(book.finishedRuns(), now: now) {
+            if let record = book.record(run.id, run: run.run) { forget(record) }
+        }
     }
 }
 
@@ -74,8 +88,7 @@ extension JobManager {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { break }
-            let live = book.all().contains { $0.status != .null && $0.status != .concluded }
-            if live && status.snapshot.isConnected {
+            if book.hasLiveJobs && status.snapshot.isConnected {
                 try? await refreshFromEngine()
             }
             let now = Date()

@@ -17,18 +17,18 @@ public struct RetentionPolicy: Sendable, Equatable {
         self.maxCount = maxCount
     }
 
-    /// The records to drop from `finished` (sorted oldest end first) at `now`.
-    public func expired(_ finished: [JobRecord], now: Date) -> [JobRecord] {
-        var drop: [JobRecord] = []
-        var keep: [JobRecord] = []
-        for record in finished {
-            if let maxAge, now.timeIntervalSince(record.updatedAt) > Double(maxAge.components.seconds) {
-                drop.append(record)
-            } else {
-                keep.append(record)
-            }
+    /// Whether this policy can drop anything at all.
+    public var isUnlimited: Bool { maxAge == nil && maxCount == nil }
+
+    /// The runs to drop from `finished` (sorted oldest end first) at `now`: those that ended more than `maxAge`
+    /// ago, and the oldest beyond `maxCount`. Always a prefix of `finished`.
+    public func expired(_ finished: [JobBook.FinishedRun], now: Date) -> [JobBook.FinishedRun] {
+        var count = 0
+        if let maxAge {
+            let cutoff = now.addingTimeInterval(-Double(maxAge.components.seconds))
+            count = finished.prefix { $0.endedAt < cutoff }.count
         }
-        if let maxCount, keep.count > maxCount { drop += keep.prefix(keep.count - maxCount) }
-        return drop
+        if let maxCount { count = max(count, finished.count - maxCount) }
+        return Array(finished.prefix(count))
     }
 }

@@ -116,22 +116,48 @@ public final class SnapshotStore: Sendable {
     /// Reads every snapshot. Files that do not parse or have another schema version are moved to the quarantine
     /// directory with a warning; they never stop jobgate.
     public func loadAll() -> [JobRecord] {
+        loadSnapshots().map(\.record)
+    }
+
+    /// One record read from disk, with the exact JSON text of the record when the file holds it in the canonical
+    /// form jobgate writes (so a finished record can be served without encoding it again).
+    public struct Loaded: Sendable {
+        public var record: JobRecord
+        public var json: Data?
+    }
+
+    /// `loadAll`, keeping each record's JSON text (see `Loaded`).
+    public func loadSnapshots() -> [Loaded] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var records: [JobRecord] = []
-        for name in names.sorted() {
-            let path = directory + "/" + name
-            if name.hasSuffix(".tmp") {
-                // A write that a crash interrupted before its rename: the previous file is still whole.
-                unlink(path)
-                continue
+        for name in names where name.hasSuffix(".tmp") {
+            // A write that a crash interrupted before its rename: the previous file is still whole.
+            unlink(directory + "/" + name)
+        }
+        let files = names.filter { $0.hasSuffix(".json") }
+        // Decoding dominates start-up with many records: spread it over the cores.
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, files.count / 1000 + 1))
+        let results = Mutex<(records: [Loaded], failures: [(String, any Error)])>(([], []))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var records: [Loaded] = []
+            var failures: [(String, any Error)] = []
+            for index in stride(from: worker, to: files.count, by: workers) {
+                let name = files[index]
+                do {
+                    guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
+                        throw StoreError.unreadable(file: name, reason: "cannot read the file")
+                    }
+                    records.append(Loaded(record: try Self.decode(data, file: name), json: Self.recordText(of: data)))
+                } catch {
+                    failures.append((name, error))
+                }
             }
-            guard name.hasSuffix(".json") else { continue }
-            do {
-                records.append(try Self.decode(try Data(contentsOf: URL(fileURLWithPath: path)), file: name))
-            } catch {
-                quarantine(name, because: error)
+            results.withLock {
+                $0.records += records
+                $0.failures += failures
             }
         }
+        let (records, failures) = results.withLock { ($0.records, $0.failures) }
+        for (name, error) in failures { quarantine(name, because: error) }
         return records
     }
 
@@ -150,34 +176,33 @@ public final class SnapshotStore: Sendable {
     }
 
     static func encode(_ record: JobRecord) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(Snapshot(version: schemaVersion, record: record))
+        JSONValue.object(["version": .int(Int64(schemaVersion)), "record": record.json(now: Date())]).serialized()
+    }
+
+    private static let prefix = Data(#"{"record":"#.utf8)
+    private static let suffix = Data(#","version":\#(schemaVersion)}"#.utf8)
+
+    /// The record's JSON text inside a snapshot file in jobgate's canonical layout, else nil.
+    static func recordText(of data: Data) -> Data? {
+        guard data.count > prefix.count + suffix.count, data.starts(with: prefix), data.suffix(suffix.count) == suffix
+        else { return nil }
+        return data.subdata(in: (data.startIndex + prefix.count)..<(data.endIndex - suffix.count))
     }
 
     static func decode(_ data: Data, file: String) throws -> JobRecord {
-        let header: Header
+        let document: JSONValue
         do {
-            header = try JSONDecoder().decode(Header.self, from: data)
+            document = try JSONValue.parse(data)
         } catch {
             throw StoreError.unreadable(file: file, reason: "\(error)")
         }
-        guard header.version == schemaVersion else {
-            throw StoreError.unknownVersion(file: file, version: header.version)
-        }
+        let version = document["version"]?.intValue.map(Int.init)
+        guard version == schemaVersion else { throw StoreError.unknownVersion(file: file, version: version) }
         do {
-            return try JSONDecoder().decode(Snapshot.self, from: data).record
+            return try JobRecord(json: document["record"] ?? .null)
         } catch {
             throw StoreError.unreadable(file: file, reason: "\(error)")
         }
     }
 
-    private struct Header: Decodable {
-        var version: Int?
-    }
-
-    private struct Snapshot: Codable {
-        var version: Int
-        var record: JobRecord
-    }
 }

@@ -15,5 +15,13 @@ import Testing
         #expect(Timestamp.parse("2026-11-21T18:30:00Z") != nil)
         #expect(Timestamp.parse("2026-11-21T18:30:00.5Z").map(Timestamp.format) == "2026-11-21T18:30:00.500000Z")
         #expect(Timestamp.parse("yesterday") == nil)
+        // Agrees with Foundation's formatter across the calendar.
+        for seconds in stride(from: 0.25, to: 4_000_000_000.0, by: 86_399.5) {
+            let date = Date(timeIntervalSince1970: seconds)
+            let ours = Timestamp.format(date)
+            let foundation = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+            #expect(ours.prefix(19) == foundation.prefix(19), "\(seconds)")
+            #expect(Timestamp.parse(ours).map { abs($0.timeIntervalSince(date)) < 0.000_001 } == true)
+        }
     }
 }

@@ -17,7 +17,9 @@ import Testing
 
     @Test("records older than the age limit go; beyond the count limit the oldest go")
     func ageAndCount() {
-        let records = (0..<10).map { finished("j\($0)", endedAt: Double(1000 + $0 * 100)) }
+        let records = (0..<10).map {
+            JobBook.FinishedRun(id: "j\($0)", run: 1, endedAt: Date(timeIntervalSince1970: Double(1000 + $0 * 100)))
+        }
         let now = Date(timeIntervalSince1970: 2000)
         let byAge = RetentionPolicy(maxAge: .seconds(500), maxCount: nil).expired(records, now: now)
         #expect(byAge.map(\.id) == ["j0", "j1", "j2", "j3", "j4"])
@@ -38,7 +40,7 @@ import Testing
         #expect(second.run == 2)
         #expect(book.runs(of: "b0").map(\.run) == [1, 2])
         #expect(book.record("b0")?.status == .running)
-        #expect(book.finished().map(\.run) == [1])
+        #expect(book.finishedRuns().map(\.run) == [1])
         book.remove(book.runs(of: "b0")[0])
         #expect(book.runs(of: "b0").map(\.run) == [2])
         #expect(book.count == 1)

@@ -15,19 +15,11 @@ extension Request {
         do {
             value = try JSONValue.parse(body)
         } catch {
-            throw JobError.invalidBody("the request body is not valid JSON: \(Self.describe(error))")
+            throw JobError.invalidBody("the request body is not valid JSON: \(error)")
         }
         guard let object = value.objectValue else {
             throw JobError.invalidBody("the request body must be a JSON object, got \(value.typeName)")
         }
         return object
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }

@@ -20,6 +20,18 @@ public struct Response: Sendable {
             status: status, headers: [("Content-Type", "application/json")] + headers, body: body + Data("\n".utf8))
     }
 
+    /// A JSON body from a `JSONValue` (the fast path: no `JSONEncoder`).
+    public static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> Response {
+        var body = value.serialized()
+        body.append(UInt8(ascii: "\n"))
+        return Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
+    }
+
+    /// A JSON body from a job record.
+    public static func json(_ record: JobRecord, status: Int = 200, headers: [(String, String)] = []) -> Response {
+        json(record.json(now: Date()), status: status, headers: headers)
+    }
+
     /// A plain-text body.
     public static func text(_ text: String, status: Int = 200) -> Response {
         Response(

@@ -48,6 +48,18 @@ struct JobListQuery {
         }
     }
 
+    /// The abbreviated form of a record (`view=summary`).
+    static func summary(_ record: JobRecord) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "id": .string(record.id), "run": .int(Int64(record.run)),
+            "type": record.type.map { .string($0.rawValue) } ?? .null, "status": .string(record.status.rawValue),
+            "current-progress": .int(record.currentProgress), "total-progress": .int(record.totalProgress),
+            "updated-at": .string(Timestamp.format(record.updatedAt)),
+        ]
+        if let error = record.error { members["error"] = .string(error) }
+        return .object(members)
+    }
+
     /// Whether `record` passes the filters.
     func matches(_ record: JobRecord) -> Bool {
         (statuses?.contains(record.status) ?? true) && (types.map { record.type.map($0.contains) ?? false } ?? true)
@@ -81,35 +93,5 @@ struct JobListQuery {
         guard parts.count == 3, let bits = UInt64(parts[0]), let run = Int(parts[1]) else { return nil }
         return JobBook.ListKey(
             createdAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits)), id: parts[2], run: run)
-    }
-}
-
-/// The abbreviated form of a record (`view=summary`).
-struct JobSummary: Encodable {
-    var id: String
-    var run: Int
-    var type: JobType?
-    var status: JobStatus
-    var currentProgress: Int64
-    var totalProgress: Int64
-    var error: String?
-    var updatedAt: String
-
-    init(_ record: JobRecord) {
-        id = record.id
-        run = record.run
-        type = record.type
-        status = record.status
-        currentProgress = record.currentProgress
-        totalProgress = record.totalProgress
-        error = record.error
-        updatedAt = Timestamp.format(record.updatedAt)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, run, type, status, error
-        case currentProgress = "current-progress"
-        case totalProgress = "total-progress"
-        case updatedAt = "updated-at"
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import JobModel
 import Jobs
 import Store
@@ -18,17 +19,30 @@ public struct JobRoutes: Sendable {
             let query = try JobListQuery(request.query)
             let page = manager.book.page(after: query.cursor, limit: query.limit, matching: query.matches)
             let next = page.next.map { JSONValue.string(JobListQuery.encodeCursor($0)) } ?? .null
-            if query.summary {
-                return Response.json(
-                    JobPage(jobs: page.records.map(JobSummary.init), nextCursor: next, eventCursor: page.eventCursor))
+            let now = Date()
+            var body = Data(#"{"event-cursor":"#.utf8) + JSONValue.string(page.eventCursor).serialized()
+            body += Data(#","jobs":["#.utf8)
+            for (index, item) in page.records.enumerated() {
+                if index > 0 { body.append(UInt8(ascii: ",")) }
+                if query.summary {
+                    body += JobListQuery.summary(item.record).serialized()
+                } else if let json = item.json {
+                    body += json
+                } else {
+                    let json = item.record.json(now: now).serialized()
+                    manager.book.cacheJSON(json, for: item.record)
+                    body += json
+                }
             }
-            return Response.json(JobPage(jobs: page.records, nextCursor: next, eventCursor: page.eventCursor))
+            body += Data(#"],"next-cursor":"#.utf8) + next.serialized() + Data("}\n".utf8)
+            return Response(status: 200, headers: [("Content-Type", "application/json")], body: body)
         }
         router.immediate("GET", "/jobs/:id/history") { [manager] request in
             let id = request.parameters["id"]!
             let runs = manager.book.runs(of: id)
             guard !runs.isEmpty else { throw JobError.unknownJob(id) }
-            return Response.json(["runs": runs])
+            let now = Date()
+            return Response.json(["runs": .array(runs.map { $0.json(now: now) })])
         }
         router.deferred("POST", "/jobs") { [manager, idempotency] request in
             try await idempotency.run(request, scope: "jobs") { try await Self.create(request, manager: manager) }
@@ -36,7 +50,9 @@ public struct JobRoutes: Sendable {
         router.deferred("POST", "/transactions") { [manager, idempotency] request in
             try await idempotency.run(request, scope: "transactions") {
                 let records = try await manager.runTransaction(try request.jsonObject())
-                return Response.json(JobList(jobs: records), status: records.isEmpty ? 200 : 201)
+                let now = Date()
+                return Response.json(
+                    ["jobs": .array(records.map { $0.json(now: now) })], status: records.isEmpty ? 200 : 201)
             }
         }
         router.deferred("GET", "/jobs/:id") { [manager] request in
@@ -82,24 +98,5 @@ public struct JobRoutes: Sendable {
         }
         let record = try await manager.create(type: type, id: id, arguments: body, request: .object(original))
         return Response.json(record, status: 201, headers: [("Location", "/jobs/\(id)")])
-    }
-}
-
-/// The body of `POST /transactions`.
-struct JobList: Encodable {
-    var jobs: [JobRecord]
-}
-
-/// The body of `GET /jobs`: one page, the cursor to the next (null on the last), and the event cursor at the
-/// moment of listing (to watch events from there without a gap).
-struct JobPage<Item: Encodable>: Encodable {
-    var jobs: [Item]
-    var nextCursor: JSONValue
-    var eventCursor: String
-
-    enum CodingKeys: String, CodingKey {
-        case jobs
-        case nextCursor = "next-cursor"
-        case eventCursor = "event-cursor"
     }
 }

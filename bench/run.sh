@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# jobgate's persistence benchmark: start to /readyz with 100,000 finished records on disk, list-page latency, and
+# bytes written per status change with 0 and with 100,000 records present (the ratio should be ~1).
+#
+#   bench/run.sh [RECORDS]      (default 100000; results go to stdout; copy them into bench/RESULTS.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+command -v python3 >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y --no-install-recommends python3; }
+records="${1:-100000}"
+swift build -c release --product jobgate >&2
+binary="$(swift build -c release --show-bin-path)/jobgate"
+work="$(mktemp -d /tmp/jobgate-bench.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/empty" "$work/full"
+python3 bench/make_records.py "$work/full" "$records"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME")"
+echo "date: $(date -u +%Y-%m-%d)"
+echo "empty: $(python3 bench/measure.py "$binary" "$work/empty" 18181)"
+echo "with $records records: $(python3 bench/measure.py "$binary" "$work/full" 18182)"
