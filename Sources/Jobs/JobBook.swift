@@ -148,7 +148,9 @@ public final class JobBook: Sendable {
     }
 
     /// Replaces the current run of `record.id` (same run) or adds it; `durable` changes advance the event cursor.
-    func put(_ record: JobRecord, durable: Bool = false) {
+    /// - Returns: the event id of the change (`<epoch>-<sequence>`) when it was durable.
+    @discardableResult
+    func put(_ record: JobRecord, durable: Bool = false) -> String? {
         state.withLock { state in
             if let previous = state.current[record.id] {
                 if ListKey(previous) != ListKey(record) {
@@ -161,7 +163,9 @@ public final class JobBook: Sendable {
             state.current[record.id] = record
             state.json[Self.textKey(record)] = nil
             state.track(record)
-            if durable { state.sequence += 1 }
+            guard durable else { return nil }
+            state.sequence += 1
+            return "\(epoch)-\(state.sequence)"
         }
     }
 
@@ -173,7 +177,9 @@ public final class JobBook: Sendable {
     }
 
     /// Makes `record` (a new run) current; the previous current run of its id becomes an earlier run.
-    func begin(_ record: JobRecord) {
+    /// - Returns: the event id of the change.
+    @discardableResult
+    func begin(_ record: JobRecord) -> String {
         state.withLock { state in
             if let previous = state.current[record.id] {
                 state.earlier[record.id, default: []].append(previous)
@@ -183,6 +189,7 @@ public final class JobBook: Sendable {
             state.insertKey(ListKey(record))
             state.track(record)
             state.sequence += 1
+            return "\(epoch)-\(state.sequence)"
         }
     }
 

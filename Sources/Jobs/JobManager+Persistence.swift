@@ -17,8 +17,11 @@ extension JobManager {
     /// (progress). Runs synchronously on the actor, so no other change interleaves.
     func publish(_ record: JobRecord, durably: Bool) {
         if durably {
+            let previous = book.record(record.id)?.status
             persist(record)
-            book.put(record, durable: true)
+            if let eventID = book.put(record, durable: true), previous != record.status {
+                journal(eventID, record)
+            }
         } else {
             book.put(record)
             store?.saveSoon(record)
@@ -28,7 +31,21 @@ extension JobManager {
     /// Publishes the first state of a new run (durably).
     func publishNewRun(_ record: JobRecord) {
         persist(record)
-        book.begin(record)
+        journal(book.begin(record), record)
+    }
+
+    /// Appends a status change to the event journal (after the record is on disk).
+    private func journal(_ eventID: String, _ record: JobRecord) {
+        let event: JSONValue = [
+            "id": .string(eventID), "event": "JOB_STATUS_CHANGE", "job": .string(record.id),
+            "run": .int(Int64(record.run)), "status": .string(record.status.rawValue),
+            "at": .string(Timestamp.format(record.statusHistory.last?.at ?? record.updatedAt)),
+        ]
+        do {
+            try eventJournal?.append(event)
+        } catch {
+            logger.error("could not append to the event journal", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Forgets one run, in memory and on disk.

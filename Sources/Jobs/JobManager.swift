@@ -17,6 +17,8 @@ public actor JobManager {
     let logger: Logger
     /// Where records are persisted; nil keeps them in memory only (unit tests).
     let store: SnapshotStore?
+    /// Where status changes are journalled for replay; nil keeps no journal (unit tests).
+    let eventJournal: EventJournal?
     let retention: RetentionPolicy
     /// When retention last ran.
     var lastPruned = Date.distantPast
@@ -32,10 +34,12 @@ public actor JobManager {
     ///   - retention: how long and how many finished records are kept.
     public init(
         engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, store: SnapshotStore? = nil,
-        retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(), logger: Logger
+        journal: EventJournal? = nil, retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(),
+        logger: Logger
     ) {
         self.engine = engine
         self.store = store
+        self.eventJournal = journal
         self.retention = retention
         self.confinement = JobConfinement(policy: policy, nodes: NodeLookup(engine: engine))
         self.status = status

@@ -112,7 +112,8 @@ struct JobgateCommand: AsyncParsableCommand {
                 }))
         let store = try SnapshotStore(dataDirectory: dataDirectory, logger: logger)
         let manager = JobManager(
-            engine: client, policy: policy, status: status, store: store, retention: try retentionPolicy(),
+            engine: client, policy: policy, status: status, store: store,
+            journal: try EventJournal(dataDirectory: dataDirectory), retention: try retentionPolicy(),
             book: JobBook(epoch: try store.nextEpoch()), logger: logger)
         await manager.restore()
         let catalog = NodeCatalog(engine: client, policy: policy)

@@ -157,6 +157,18 @@ extension Integration {
                 #expect(try await gate.http.get("/jobs?status=running").json?["jobs"]?.arrayValue?.count == 0)
                 #expect(try await gate.http.get("/jobs?status=bogus").status == 400)
                 #expect(try await gate.http.get("/jobs?cursor=nonsense").status == 400)
+
+                // Every status change went to the event journal, with ids <epoch>-<sequence>.
+                let journal = [
+                    first.dataDirectory + "/events/journal.1.jsonl", first.dataDirectory + "/events/journal.jsonl",
+                ]
+                .compactMap { FileManager.default.contents(atPath: $0) }
+                .flatMap { $0.split(separator: UInt8(ascii: "\n")) }
+                .compactMap { try? JSONValue.parse(Data($0)) }
+                let b0 = journal.filter { $0["job"] == "b0" && $0["run"] == 1 }.compactMap { $0["status"]?.stringValue }
+                #expect(Array(b0.suffix(4)) == ["waiting", "pending", "concluded", "null"], "\(b0)")
+                let epochs = Set(journal.compactMap { $0["id"]?.stringValue?.split(separator: "-").first })
+                #expect(!epochs.isEmpty)
                 await gate.cleanUp()
             } catch {
                 await gate.cleanUp()

@@ -1,0 +1,69 @@
+import Foundation
+import JobModel
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The journal of recent job events, beside the record files: `<data>/events/journal.jsonl`, one JSON object a
+/// line, each with its id `<epoch>-<sequence>`. It lets a watcher resume from an event id across a restart (#5).
+///
+/// Appends are written and fdatasync'd before `append` returns. When the file passes `maximumBytes` it becomes
+/// `journal.1.jsonl` (replacing the previous one) and a new file starts, so the journal keeps between one and two
+/// files' worth of the most recent events.
+public final class EventJournal: Sendable {
+    public let directory: String
+    private let maximumBytes: Int
+    /// The open file and its size, or nil before the first append.
+    private let file = Mutex<(descriptor: Int32, size: Int)?>(nil)
+
+    public init(dataDirectory: String, maximumBytes: Int = 8 << 20) throws {
+        directory = dataDirectory + "/events"
+        self.maximumBytes = maximumBytes
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    public var currentPath: String { directory + "/journal.jsonl" }
+    public var previousPath: String { directory + "/journal.1.jsonl" }
+
+    /// Appends one event durably.
+    /// - Throws: `StoreError.io`.
+    public func append(_ event: JSONValue) throws {
+        var line = event.serialized()
+        line.append(UInt8(ascii: "\n"))
+        try file.withLock { file in
+            if file == nil || file!.size + line.count > maximumBytes && file!.size > 0 {
+                if let open = file {
+                    close(open.descriptor)
+                    guard rename(currentPath, previousPath) == 0 else {
+                        throw StoreError.io(step: "rotate \(currentPath)", reason: String(cString: strerror(errno)))
+                    }
+                    file = nil
+                }
+                let descriptor = open(currentPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+                guard descriptor >= 0 else {
+                    throw StoreError.io(step: "open \(currentPath)", reason: String(cString: strerror(errno)))
+                }
+                var status = stat()
+                fstat(descriptor, &status)
+                file = (descriptor, Int(status.st_size))
+                try AtomicFile.syncDirectory(directory)
+            }
+            let written = line.withUnsafeBytes { write(file!.descriptor, $0.baseAddress, $0.count) }
+            guard written == line.count, fdatasync(file!.descriptor) == 0 else {
+                throw StoreError.io(step: "append to \(currentPath)", reason: String(cString: strerror(errno)))
+            }
+            file!.size += line.count
+        }
+    }
+
+    /// The events kept, oldest first (previous file, then current). Lines that do not parse (a torn last line
+    /// after a crash) are skipped.
+    public func recent() -> [JSONValue] {
+        [previousPath, currentPath].flatMap { path -> [JSONValue] in
+            guard let data = FileManager.default.contents(atPath: path) else { return [] }
+            return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONValue.parse(Data($0)) }
+        }
+    }
+}
