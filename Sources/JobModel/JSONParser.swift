@@ -72,6 +72,7 @@ struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(16)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -233,6 +234,18 @@ struct JSONParser {
             let digits = index
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             guard index > digits else { throw fail("invalid number") }
+        }
+        if isInteger, index - start <= 18 {
+            // Up to 18 digits cannot overflow Int64: accumulate directly.
+            var value: Int64 = 0
+            var position = start
+            let negative = bytes[position] == UInt8(ascii: "-")
+            if negative { position += 1 }
+            while position < index {
+                value = value * 10 + Int64(bytes[position] - 48)
+                position += 1
+            }
+            return .int(negative ? -value : value)
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .int(integer) }

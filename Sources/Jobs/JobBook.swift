@@ -213,20 +213,37 @@ public final class JobBook: Sendable {
         }
     }
 
-    /// Loads records read from disk: per id, the highest run is current. `json` holds the stored JSON text of
-    /// records that can no longer change, by `id~run`.
-    func restore(_ records: [JobRecord], json: [String: Data] = [:]) {
-        let byID = Dictionary(grouping: records, by: \.id)
+    /// Loads records read from disk, each with its stored JSON text (kept for records that can no longer
+    /// change): per id, the highest run is current. One pass, no grouping: start-up with many records is
+    /// dominated by this and by decoding.
+    func restore(_ loaded: [(record: JobRecord, json: Data?)]) {
         state.withLock { state in
-            state.json = json
-            for (id, runs) in byID {
-                let sorted = runs.sorted { $0.run < $1.run }
-                state.current[id] = sorted.last
-                state.earlier[id] = sorted.count > 1 ? Array(sorted.dropLast()) : nil
+            state.current.reserveCapacity(loaded.count)
+            for (record, json) in loaded {
+                if let existing = state.current[record.id] {
+                    if existing.run < record.run {
+                        state.earlier[record.id, default: []].append(existing)
+                        state.current[record.id] = record
+                    } else {
+                        state.earlier[record.id, default: []].append(record)
+                    }
+                } else {
+                    state.current[record.id] = record
+                }
+                if let json, record.status == .null, record.finalStats != nil {
+                    state.json[Self.textKey(record)] = json
+                }
             }
+            for id in state.earlier.keys { state.earlier[id]!.sort { $0.run < $1.run } }
             state.order = state.current.values.map(ListKey.init).sorted()
-            state.live = Set(state.current.values.filter { $0.status != .null && $0.status != .concluded }.map(\.id))
+            state.live = Set(
+                state.current.values.lazy.filter { $0.status != .null && $0.status != .concluded }.map(\.id))
         }
+    }
+
+    /// The current records QEMU may still have (any status but `null`).
+    func activeRecords() -> [JobRecord] {
+        state.withLock { state in state.current.values.filter { $0.status != .null } }
     }
 
     /// A finished run, as retention sees it.

@@ -68,7 +68,7 @@ extension JobManager {
                 }
             }
             let replacedBecause = status.snapshot.replacedEngineBecause
-            for record in book.all() where !live.contains(record.id) && record.status != .null {
+            for record in book.activeRecords() where !live.contains(record.id) {
                 change(record.id, durably: true) {
                     $0.closeAfterVanishing(engineReplacedBecause: replacedBecause, at: now)
                 }

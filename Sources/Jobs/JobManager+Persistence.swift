@@ -74,17 +74,13 @@ extension JobManager {
         let start = ContinuousClock.now
         let snapshots = store.loadSnapshots()
         let loaded = ContinuousClock.now
-        var texts: [String: Data] = [:]
-        for snapshot in snapshots where snapshot.record.status == .null && snapshot.record.finalStats != nil {
-            if let json = snapshot.json { texts[JobBook.textKey(snapshot.record)] = json }
-        }
-        let records = snapshots.map(\.record)
-        book.restore(records, json: texts)
+        book.restore(snapshots.map { ($0.record, $0.json) })
         prune(now: Date())
         logger.info(
             "job records restored",
             metadata: [
-                "records": "\(records.count)", "load": "\(loaded - start)", "index": "\(ContinuousClock.now - loaded)",
+                "records": "\(snapshots.count)", "load": "\(loaded - start)",
+                "index": "\(ContinuousClock.now - loaded)",
             ])
     }
 
