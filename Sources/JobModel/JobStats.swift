@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Derived from the record (status history and progress) while the job lives, and frozen into the record when it
 /// ends, so a restarted jobgate reports exactly the same final figures.
-public struct JobStats: Sendable, Equatable, Codable {
+public struct JobStats: Sendable, Equatable {
     public init(
         durationSeconds: Double, bytesDone: Int64?, averageRate: Double?, recentRate: Double?, etaSeconds: Double?,
         etaIsEstimate: Bool?, outcome: Outcome?, error: String?
@@ -20,7 +20,7 @@ public struct JobStats: Sendable, Equatable, Codable {
     }
 
     /// How a job ended.
-    public enum Outcome: String, Sendable, Codable {
+    public enum Outcome: String, Sendable {
         case completed, cancelled, failed
         /// The job left the engine while jobgate was not watching; jobgate does not guess.
         case unknown
@@ -42,40 +42,6 @@ public struct JobStats: Sendable, Equatable, Codable {
     public var outcome: Outcome?
     /// QEMU's error text for failed and cancelled jobs.
     public var error: String?
-
-    private enum CodingKeys: String, CodingKey, CaseIterable {
-        case durationSeconds = "duration-seconds"
-        case bytesDone = "bytes-done"
-        case averageRate = "average-rate"
-        case recentRate = "recent-rate"
-        case etaSeconds = "eta-seconds"
-        case etaIsEstimate = "eta-is-estimate"
-        case outcome, error
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        durationSeconds = try container.decode(Double.self, forKey: .durationSeconds)
-        bytesDone = try container.decodeIfPresent(Int64.self, forKey: .bytesDone)
-        averageRate = try container.decodeIfPresent(Double.self, forKey: .averageRate)
-        recentRate = try container.decodeIfPresent(Double.self, forKey: .recentRate)
-        etaSeconds = try container.decodeIfPresent(Double.self, forKey: .etaSeconds)
-        etaIsEstimate = try container.decodeIfPresent(Bool.self, forKey: .etaIsEstimate)
-        outcome = try container.decodeIfPresent(Outcome.self, forKey: .outcome)
-        error = try container.decodeIfPresent(String.self, forKey: .error)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(durationSeconds, forKey: .durationSeconds)
-        try container.encode(bytesDone, forKey: .bytesDone)
-        try container.encode(averageRate, forKey: .averageRate)
-        try container.encode(recentRate, forKey: .recentRate)
-        try container.encode(etaSeconds, forKey: .etaSeconds)
-        try container.encodeIfPresent(etaIsEstimate, forKey: .etaIsEstimate)
-        try container.encode(outcome, forKey: .outcome)
-        try container.encodeIfPresent(error, forKey: .error)
-    }
 }
 
 extension JobStats {
