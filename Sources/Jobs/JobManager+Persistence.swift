@@ -68,14 +68,14 @@ extension JobManager {
         }
     }
 
-    /// Loads the records from disk (call once, before the engine connects), then applies retention.
-    public func restore() {
+    /// Loads the records from disk (call once, before the engine connects), then applies retention as of `now`.
+    public func restore(now: Date = Date()) {
         guard let store else { return }
         let start = ContinuousClock.now
         let snapshots = store.loadSnapshots()
         let loaded = ContinuousClock.now
         book.restore(snapshots.map { ($0.record, $0.json) })
-        prune(now: Date())
+        prune(now: now)
         logger.info(
             "job records restored",
             metadata: [

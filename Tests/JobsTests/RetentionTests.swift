@@ -1,5 +1,9 @@
 import Foundation
 import JobModel
+import Logging
+import QMP
+import Store
+import TestSupport
 import Testing
 
 @testable import Jobs
@@ -44,5 +48,43 @@ import Testing
         book.remove(book.runs(of: "b0")[0])
         #expect(book.runs(of: "b0").map(\.run) == [2])
         #expect(book.count == 1)
+    }
+}
+
+/// Retention applied by the job manager to its book and the files on disk, at a given time (no sleeping).
+@Suite final class ManagerRetentionTests {
+    let dataDirectory = NSTemporaryDirectory() + "retention-\(UUID().uuidString.prefix(8))"
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+
+    @Test("prune drops the expired files and records and keeps live ones")
+    func pruneAtTime() async throws {
+        let store = try SnapshotStore(dataDirectory: dataDirectory, logger: Logger(label: "test"))
+        for index in 0..<5 {
+            var record = JobRecord(
+                id: "old\(index)", type: .backup, status: .created, createdAt: Date(timeIntervalSince1970: 1000))
+            record.enter(.concluded, at: Date(timeIntervalSince1970: 1000 + Double(index)))
+            record.enter(.null, at: Date(timeIntervalSince1970: 1000 + Double(index)))
+            try store.save(record)
+        }
+        var live = JobRecord(id: "live", type: .backup, status: .created, createdAt: Date(timeIntervalSince1970: 0))
+        live.enter(.running, at: Date(timeIntervalSince1970: 1))
+        try store.save(live)
+        let manager = JobManager(
+            engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), store: store,
+            retention: RetentionPolicy(maxAge: .seconds(100), maxCount: 2), logger: Logger(label: "test"))
+        await manager.restore(now: Date(timeIntervalSince1970: 1050))
+        // Nothing is older than 100 s at 1050; beyond the count of 2 the three oldest finished records go.
+        #expect(manager.book.count == 3)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: store.directory).sorted()
+                == ["live~1.json", "old3~1.json", "old4~1.json"])
+        // At 1200 every finished record is older than 100 s; the live one stays.
+        await manager.prune(now: Date(timeIntervalSince1970: 1200))
+        #expect(manager.book.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory) == ["live~1.json"])
+        #expect(manager.book.record("live") != nil)
     }
 }
