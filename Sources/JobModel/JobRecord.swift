@@ -56,6 +56,9 @@ public struct JobRecord: Sendable, Equatable {
     public var finalStats: JobStats?
     /// Recent (time, bytes done) samples for the recent rate; kept in memory only.
     public var progressSamples: [ProgressSample] = []
+    /// True for a finished record loaded at start-up without its body (history, request, block-job fields):
+    /// its JSON text is served from disk as stored, and it is never written back.
+    public var isPartial = false
 
     public init(id: String, type: JobType?, status: JobStatus, createdAt: Date) {
         self.id = id

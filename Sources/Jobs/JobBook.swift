@@ -40,6 +40,8 @@ public final class JobBook: Sendable {
         var sequence: UInt64 = 0
         /// The JSON text of records that can no longer change (ended), by `id~run`: listing serves it as is.
         var json: [String: Data] = [:]
+        /// False until the records on disk are loaded (`restore`); `/readyz` waits for it.
+        var restored = false
         /// Ids whose current run QEMU still has working (not concluded, not gone): the poller's cheap test.
         var live: Set<String> = []
 
@@ -116,6 +118,11 @@ public final class JobBook: Sendable {
         }
     }
 
+    /// The stored JSON text of `record`, if it is one that can no longer change (always there for partial ones).
+    public func storedText(of record: JobRecord) -> Data? {
+        state.withLock { $0.json[Self.textKey(record)] }
+    }
+
     static func textKey(_ record: JobRecord) -> String {
         "\(record.id)~\(record.run)"
     }
@@ -135,6 +142,16 @@ public final class JobBook: Sendable {
         state.withLock { state in
             (state.earlier[id] ?? []) + (state.current[id].map { [$0] } ?? [])
         }
+    }
+
+    /// Whether the records on disk have been loaded (always true for a book that has nothing to load).
+    public var isRestored: Bool {
+        state.withLock { $0.restored }
+    }
+
+    /// Marks the book complete without loading anything (no store).
+    func markRestored() {
+        state.withLock { $0.restored = true }
     }
 
     /// Whether any job is still at work in QEMU (neither concluded nor gone).
@@ -238,6 +255,7 @@ public final class JobBook: Sendable {
             state.order = state.current.values.map(ListKey.init).sorted()
             state.live = Set(
                 state.current.values.lazy.filter { $0.status != .null && $0.status != .concluded }.map(\.id))
+            state.restored = true
         }
     }
 

@@ -21,6 +21,8 @@ public enum JobError: Error, Sendable, Equatable {
     case pathOutsideImageRoots(field: String, path: String)
     /// A block driver that is not on the allow-list.
     case driverNotAllowed(field: String, driver: String, allowed: [String])
+    /// jobgate is still loading its records; the request would act on an incomplete book.
+    case starting
     /// QEMU itself refused or could not be asked; `operation` says what jobgate was doing.
     case engine(QMPError, operation: Operation)
 

@@ -8,6 +8,7 @@ extension JobManager {
     /// Refreshes job `id` from `query-jobs` and `query-block-jobs` and returns the record.
     /// - Throws: `JobError.unknownJob`; engine trouble is not an error here: the stored record is returned.
     public func refresh(_ id: String) async throws -> JobRecord {
+        try requireRestored()
         guard let record = book.record(id) else { throw JobError.unknownJob(id) }
         if record.status != .null {
             do {
@@ -147,6 +148,12 @@ extension JobManager {
             record.request = creation?.request
             record.run = book.nextRun(of: id)
             publishNewRun(record)
+            return
+        }
+        if current.status == .null {
+            // Gone is final; a job of this id that QEMU still reports starts with `created` (handled above).
+            logger.warning(
+                "status change for a job that is gone", metadata: ["job_id": "\(id)", "to": "\(next.rawValue)"])
             return
         }
         if !current.status.canTransition(to: next), current.status != next {

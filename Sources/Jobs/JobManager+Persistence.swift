@@ -16,6 +16,11 @@ extension JobManager {
     /// visible (status changes, creations); otherwise it is visible at once and written within about a second
     /// (progress). Runs synchronously on the actor, so no other change interleaves.
     func publish(_ record: JobRecord, durably: Bool) {
+        guard !record.isPartial else {
+            // A partial record stands for a finished file on disk; writing it back would lose its body.
+            logger.error("refusing to change a finished record", metadata: ["job_id": "\(record.id)"])
+            return
+        }
         if durably {
             let previous = book.record(record.id)?.status
             persist(record)
@@ -70,7 +75,10 @@ extension JobManager {
 
     /// Loads the records from disk (call once, before the engine connects), then applies retention as of `now`.
     public func restore(now: Date = Date()) {
-        guard let store else { return }
+        guard let store else {
+            book.markRestored()
+            return
+        }
         let start = ContinuousClock.now
         let snapshots = store.loadSnapshots()
         let loaded = ContinuousClock.now

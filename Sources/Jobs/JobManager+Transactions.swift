@@ -22,6 +22,7 @@ extension JobManager {
     /// as ended with it.
     /// - Throws: `JobError` (`.invalidField`, `.transactionRefused`, policy refusals, `.engine(..., .create)`).
     public func runTransaction(_ body: [String: JSONValue]) async throws -> [JobRecord] {
+        try requireRestored()
         try Self.transactionSchema.validate(body)
         let grouped = body["properties"]?["completion-mode"]?.stringValue == "grouped"
         var actions: [(kind: TransactionAction, data: [String: JSONValue])] = []

@@ -45,6 +45,12 @@ public actor JobManager {
         self.status = status
         self.book = book
         self.logger = logger
+        if store == nil { book.markRestored() }
+    }
+
+    /// - Throws: `JobError.starting` until `restore` has run.
+    func requireRestored() throws {
+        guard book.isRestored else { throw JobError.starting }
     }
 
     /// Applies engine signals until the sequence ends. Call once.
@@ -67,6 +73,7 @@ public actor JobManager {
     public func create(type: JobType, id: String, arguments: [String: JSONValue], request: JSONValue) async throws
         -> JobRecord
     {
+        try requireRestored()
         let command = JobCommand.command(for: type)
         guard JobCommand.isWellFormedID(id) else {
             throw JobError.invalidField(field: "id", detail: "Invalid job ID '\(id)'")
@@ -116,6 +123,7 @@ public actor JobManager {
     /// - Throws: `JobError`: `.unknownJob`, `.verbNotAllowed` (QEMU's table, checked here first), `.invalidField`,
     ///   `.unsupportedByEngine` (`change` before QEMU 8.2), `.engine(..., .verb)` for QEMU's own refusals.
     public func apply(_ verb: JobVerb, to id: String, body: [String: JSONValue]) async throws -> JobRecord {
+        try requireRestored()
         guard let record = book.record(id), record.status != .null else { throw JobError.unknownJob(id) }
         let (command, arguments) = try qmpCommand(for: verb, record: record, body: body)
         do {

@@ -120,7 +120,8 @@ public final class SnapshotStore: Sendable {
     }
 
     /// One record read from disk, with the exact JSON text of the record when the file holds it in the canonical
-    /// form jobgate writes (so a finished record can be served without encoding it again).
+    /// form jobgate writes (so a finished record can be served without encoding it again). Finished records come
+    /// back partial (`JobRecord.isPartial`): only their listing fields are decoded.
     public struct Loaded: Sendable {
         public var record: JobRecord
         public var json: Data?
@@ -146,7 +147,12 @@ public final class SnapshotStore: Sendable {
                     guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
                         throw StoreError.unreadable(file: name, reason: "cannot read the file")
                     }
-                    records.append(Loaded(record: try Self.decode(data, file: name), json: Self.recordText(of: data)))
+                    if let partial = JobRecord.partial(fromSnapshot: data, version: Self.schemaVersion) {
+                        records.append(Loaded(record: partial.record, json: partial.text))
+                    } else {
+                        records.append(
+                            Loaded(record: try Self.decode(data, file: name), json: Self.recordText(of: data)))
+                    }
                 } catch {
                     failures.append((name, error))
                 }

@@ -115,7 +115,6 @@ struct JobgateCommand: AsyncParsableCommand {
             engine: client, policy: policy, status: status, store: store,
             journal: try EventJournal(dataDirectory: dataDirectory), retention: try retentionPolicy(),
             book: JobBook(epoch: try store.nextEpoch()), logger: logger)
-        await manager.restore()
         let catalog = NodeCatalog(engine: client, policy: policy)
 
         let router = GatewayRoutes.makeRouter(
@@ -179,6 +178,9 @@ struct JobManagerService: Service {
     let signals: AsyncStream<QMPSignal>
 
     func run() async throws {
+        // Loading runs while the engine starts; engine signals wait in the stream until it is done, and
+        // `/readyz` says 503 until then.
+        await manager.restore()
         await withDiscardingTaskGroup { group in
             group.addTask { await manager.pollProgress() }
             await manager.run(signals: signals.cancelOnGracefulShutdown())

@@ -27,6 +27,10 @@ extension JobError: ProblemConvertible {
                 detail:
                     "'\(verb.rawValue)' applies only to block jobs (backup, mirror, stream, commit); job '\(id)' is a \(type?.rawValue ?? "job of unknown type")",
                 extensions: ["job-id": .string(id), "verb": .string(verb.rawValue)])
+        case .starting:
+            return Problem(
+                "starting", title: "Starting", status: 503, detail: "jobgate is still loading its job records",
+                headers: ["Retry-After": "1"])
         case .transactionRefused(let detail):
             return Problem("transaction-refused", title: "Transaction refused", status: 422, detail: detail)
         case .unsupportedByEngine(let feature, let version, let since):

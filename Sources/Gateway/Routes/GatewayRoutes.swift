@@ -10,7 +10,7 @@ public enum GatewayRoutes {
         ledger: IdempotencyLedger? = nil
     ) -> Router {
         var router = Router()
-        HealthRoutes(engine: engine).register(in: &router)
+        HealthRoutes(engine: engine, book: manager.book).register(in: &router)
         JobRoutes(manager: manager, ledger: ledger).register(in: &router)
         NodeRoutes(catalog: catalog).register(in: &router)
         SecretRoutes(catalog: SecretCatalog(engine: secrets)).register(in: &router)

@@ -1,19 +1,24 @@
 import JobModel
+import Jobs
 import QMP
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (the engine answers QMP). Both immediate.
+/// `GET /healthz` (the process answers) and `GET /readyz` (the job records are loaded and the engine answers
+/// QMP). Both immediate.
 public struct HealthRoutes: Sendable {
     let engine: EngineStatus
+    let book: JobBook
 
-    public init(engine: EngineStatus) {
+    public init(engine: EngineStatus, book: JobBook) {
         self.engine = engine
+        self.book = book
     }
 
     public func register(in router: inout Router) {
         router.immediate("GET", "/healthz") { _ in
             Response.json(["status": "ok"] as JSONValue)
         }
-        router.immediate("GET", "/readyz") { [engine] _ in
+        router.immediate("GET", "/readyz") { [engine, book] _ in
+            guard book.isRestored else { throw JobError.starting }
             let state = engine.snapshot
             guard state.isConnected else {
                 throw Problem(

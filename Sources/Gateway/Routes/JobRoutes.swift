@@ -16,6 +16,7 @@ public struct JobRoutes: Sendable {
 
     public func register(in router: inout Router) {
         router.immediate("GET", "/jobs") { [manager] request in
+            guard manager.book.isRestored else { throw JobError.starting }
             let query = try JobListQuery(request.query)
             let page = manager.book.page(after: query.cursor, limit: query.limit, matching: query.matches)
             let next = page.next.map { JSONValue.string(JobListQuery.encodeCursor($0)) } ?? .null
@@ -38,11 +39,18 @@ public struct JobRoutes: Sendable {
             return Response(status: 200, headers: [("Content-Type", "application/json")], body: body)
         }
         router.immediate("GET", "/jobs/:id/history") { [manager] request in
+            guard manager.book.isRestored else { throw JobError.starting }
             let id = request.parameters["id"]!
             let runs = manager.book.runs(of: id)
             guard !runs.isEmpty else { throw JobError.unknownJob(id) }
             let now = Date()
-            return Response.json(["runs": .array(runs.map { $0.json(now: now) })])
+            var body = Data(#"{"runs":["#.utf8)
+            for (index, run) in runs.enumerated() {
+                if index > 0 { body.append(UInt8(ascii: ",")) }
+                body += manager.book.storedText(of: run) ?? run.json(now: now).serialized()
+            }
+            body += Data("]}\n".utf8)
+            return Response(status: 200, headers: [("Content-Type", "application/json")], body: body)
         }
         router.deferred("POST", "/jobs") { [manager, idempotency] request in
             try await idempotency.run(request, scope: "jobs") { try await Self.create(request, manager: manager) }
@@ -58,10 +66,11 @@ public struct JobRoutes: Sendable {
         router.deferred("GET", "/jobs/:id") { [manager] request in
             let id = request.parameters["id"]!
             if request.query["stats"] == "false" {
+                guard manager.book.isRestored else { throw JobError.starting }
                 guard let record = manager.book.record(id) else { throw JobError.unknownJob(id) }
-                return Response.json(record)
+                return Self.respond(record, book: manager.book)
             }
-            return Response.json(try await manager.refresh(id))
+            return Self.respond(try await manager.refresh(id), book: manager.book)
         }
         router.deferred("POST", "/jobs/:id/:verb") { [manager] request in
             let id = request.parameters["id"]!
@@ -76,6 +85,12 @@ public struct JobRoutes: Sendable {
             let record = try await manager.apply(verb, to: id, body: try request.jsonObject(emptyIsEmptyObject: true))
             return Response.json(record, status: 202)
         }
+    }
+
+    /// One record: its stored text when it can no longer change (finished records are kept partially in memory).
+    static func respond(_ record: JobRecord, book: JobBook, status: Int = 200) -> Response {
+        guard let text = book.storedText(of: record) else { return Response.json(record, status: status) }
+        return Response(status: status, headers: [("Content-Type", "application/json")], body: text + Data("\n".utf8))
     }
 
     /// `POST /jobs`: `{"type": T, "id": ID, ...that command's arguments}`.
