@@ -14,6 +14,7 @@ work="$(mktemp -d /tmp/jobgate-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/empty" "$work/full"
 python3 bench/make_records.py "$work/full" "$records"
+sync  # measure a start with the records at rest, not competing with their own write-back
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME")"
 echo "date: $(date -u +%Y-%m-%d)"
 echo "empty: $(python3 bench/measure.py "$binary" "$work/empty" 18181)"
