@@ -67,6 +67,8 @@ struct JSONParser {
         guard depth <= Self.maximumDepth else { throw fail("nesting deeper than \(Self.maximumDepth)") }
     }
 
+    // `forEachMember` walks objects the same way; parseObject keeps its own loop because it is the hot path (a
+    // closure per member measured twice as slow here).
     private mutating func parseObject() throws(Failure) -> JSONValue {
         try enter()
         defer { depth -= 1 }
