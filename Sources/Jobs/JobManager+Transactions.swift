@@ -59,7 +59,7 @@ extension JobManager {
             guard kind.createsJob, let id = data["job-id"]?.stringValue else { return nil }
             return adopt(
                 id, type: .backup, arguments: data,
-                request: .object(["action": .string(kind.rawValue), "data": .object(data)]))
+                request: .object(["action": .string(kind.rawValue), "data": .object(data)]), since: start)
         }
     }
 

@@ -91,20 +91,26 @@ public actor JobManager {
             if case .command = error { discardRefusedCreations([id], since: start) }
             throw JobError.engine(error, operation: .create)
         }
-        let record = adopt(id, type: type, arguments: arguments, request: request)
+        let record = adopt(id, type: type, arguments: arguments, request: request, since: start)
         logger.info("job created", metadata: ["job_id": "\(id)", "type": "\(type.rawValue)"])
         return record
     }
 
-    /// Makes sure job `id`, which QEMU just accepted, has a fresh record carrying its type and request (events
-    /// may or may not have created one already). The record is on disk when this returns.
-    func adopt(_ id: String, type: JobType, arguments: [String: JSONValue], request: JSONValue) -> JobRecord {
+    /// Makes sure job `id`, which QEMU just accepted, has a record carrying its type and request. Its events may
+    /// already have made one (even run it to the end, for a quick job) since `start`, when the command was sent;
+    /// otherwise this starts the new run. The record is on disk when this returns.
+    func adopt(
+        _ id: String, type: JobType, arguments: [String: JSONValue], request: JSONValue, since start: Date
+    ) -> JobRecord {
         var record: JobRecord
-        if let current = book.record(id), current.status != .null {
+        let isNewRun: Bool
+        if let current = book.record(id), !current.isPartial, current.status != .null || current.createdAt >= start {
             record = current
+            isNewRun = false
         } else {
             record = JobRecord(id: id, type: type, status: .created, createdAt: Date())
             record.run = book.nextRun(of: id)
+            isNewRun = true
         }
         record.type = type
         record.request = request
@@ -112,7 +118,11 @@ public actor JobManager {
         record.autoFinalize = record.autoFinalize ?? arguments["auto-finalize"]?.boolValue ?? true
         record.autoDismiss =
             record.autoDismiss ?? (type.isBlockJob ? arguments["auto-dismiss"]?.boolValue ?? true : false)
-        publish(record, durably: true)
+        if isNewRun {
+            publishNewRun(record)
+        } else {
+            publish(record, durably: true)
+        }
         return record
     }
 

@@ -1,10 +1,11 @@
 import Foundation
 import JobModel
-import Jobs
 import Logging
 import QMP
 import TestSupport
 import Testing
+
+@testable import Jobs
 
 /// The job manager against a scripted engine: the verb gate, QMP command mapping, and events into records.
 @Suite struct JobManagerTests {
@@ -98,5 +99,37 @@ import Testing
         #expect(!JobCommand.isWellFormedID(""))
         #expect(!JobCommand.isWellFormedID("a b"))
         #expect(!JobCommand.isWellFormedID("é"))
+    }
+}
+
+/// How a creation's reply and its events meet in the records, whatever their order.
+@Suite struct JobAdoptionTests {
+    func statusEvents(_ id: String, _ statuses: [JobStatus]) -> AsyncStream<QMPSignal> {
+        let (stream, continuation) = AsyncStream.makeStream(of: QMPSignal.self)
+        for status in statuses {
+            continuation.yield(
+                .event(
+                    QMPEvent(
+                        name: "JOB_STATUS_CHANGE", data: ["id": .string(id), "status": .string(status.rawValue)],
+                        timestamp: Date())))
+        }
+        continuation.finish()
+        return stream
+    }
+
+    @Test("a quick job whose events came first keeps one run; a reused id starts a new run and keeps the old")
+    func adoption() async throws {
+        let manager = JobManager(
+            engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), logger: Logger(label: "test"))
+        let start = Date()
+        await manager.run(signals: statusEvents("q", [.created, .running, .waiting, .pending, .concluded, .null]))
+        let adopted = await manager.adopt("q", type: .backup, arguments: [:], request: ["id": "q"], since: start)
+        #expect(adopted.run == 1)
+        #expect(manager.book.runs(of: "q").count == 1)
+        #expect(adopted.request == ["id": "q"])
+
+        let again = await manager.adopt("q", type: .backup, arguments: [:], request: ["id": "q2"], since: Date())
+        #expect(again.run == 2)
+        #expect(manager.book.runs(of: "q").map(\.run) == [1, 2])
     }
 }
