@@ -132,11 +132,6 @@ public final class JobBook: Sendable {
         state.withLock { $0.current[id] }
     }
 
-    /// Every current record, oldest first (creation time, then id).
-    public func all() -> [JobRecord] {
-        state.withLock { state in state.order.compactMap { state.current[$0.id] } }
-    }
-
     /// Every run of `id`, oldest first; the last is the current one.
     public func runs(of id: String) -> [JobRecord] {
         state.withLock { state in

@@ -13,13 +13,6 @@ public struct Response: Sendable {
         self.body = body
     }
 
-    /// A JSON body from any `Encodable`.
-    public static func json(_ value: some Encodable, status: Int = 200, headers: [(String, String)] = []) -> Response {
-        let body = (try? Self.encoder.encode(value)) ?? Data("null".utf8)
-        return Response(
-            status: status, headers: [("Content-Type", "application/json")] + headers, body: body + Data("\n".utf8))
-    }
-
     /// A JSON body from a `JSONValue` (the fast path: no `JSONEncoder`).
     public static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> Response {
         var body = value.serialized()
@@ -37,10 +30,4 @@ public struct Response: Sendable {
         Response(
             status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Data((text + "\n").utf8))
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

@@ -2,12 +2,8 @@ import Foundation
 
 /// The record's JSON form, used both over HTTP and in the snapshot files: QAPI's kebab-case names, RFC 3339
 /// times with microseconds. `allowed-verbs` and `stats` are derived when encoding; `stats` read back from a
-/// snapshot is kept only for a job that had ended (its frozen figures). Decoding goes through `init(json:)`.
-extension JobRecord: Codable {
-    public func encode(to encoder: any Encoder) throws {
-        try json(now: Date()).encode(to: encoder)
-    }
-
+/// snapshot is kept only for a job that had ended (its frozen figures). Reading is `init(json:)`.
+extension JobRecord {
     /// The record's JSON form, with `stats` derived at `now` (frozen ones once the job ended).
     public func json(now: Date) -> JSONValue {
         var members: [String: JSONValue] = [
@@ -35,9 +31,5 @@ extension JobRecord: Codable {
         }
         if let request { members["request"] = request }
         return .object(members)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try self.init(json: JSONValue(from: decoder))
     }
 }
