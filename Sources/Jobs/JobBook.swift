@@ -228,9 +228,10 @@ public final class JobBook: Sendable {
     /// Loads records read from disk, each with its stored JSON text (kept for records that can no longer
     /// change): per id, the highest run is current. One pass, no grouping: start-up with many records is
     /// dominated by this and by decoding.
-    func restore(_ loaded: [(record: JobRecord, json: Data?)]) {
+    func restore(_ loaded: some Collection<(record: JobRecord, json: Data?)>) {
         state.withLock { state in
             state.current.reserveCapacity(loaded.count)
+            state.json.reserveCapacity(loaded.count)
             for (record, json) in loaded {
                 if let existing = state.current[record.id] {
                     if existing.run < record.run {

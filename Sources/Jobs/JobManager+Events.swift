@@ -126,7 +126,7 @@ extension JobManager {
         for id in ids {
             let record = book.record(id)
             if let record, record.createdAt >= start {
-                forget(record)
+                forget([record])
                 if record.status != .null { refusedCreations.insert(id) }
             } else if record == nil || record?.status == .null {
                 // Its events, if QEMU created it at all, are still to come; a later creation of the id clears this.

@@ -53,13 +53,18 @@ extension JobManager {
         }
     }
 
-    /// Forgets one run, in memory and on disk.
-    func forget(_ record: JobRecord) {
-        book.remove(record)
+    /// Forgets runs, in memory and on disk (one batch: removing many archived records rewrites each segment once).
+    func forget(_ records: [JobRecord]) {
+        guard !records.isEmpty else { return }
+        for record in records { book.remove(record) }
         do {
-            try store?.remove(record)
+            try store?.remove(records)
         } catch {
-            logger.error("could not delete a job record", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
+            logger.error(
+                "could not delete job records",
+                metadata: [
+                    "job_ids": "\(records.prefix(5).map(\.id))", "count": "\(records.count)", "error": "\(error)",
+                ])
         }
     }
 
@@ -82,8 +87,14 @@ extension JobManager {
         let start = ContinuousClock.now
         let snapshots = store.loadSnapshots()
         let loaded = ContinuousClock.now
-        book.restore(snapshots.map { ($0.record, $0.json) })
+        book.restore(snapshots.lazy.map { ($0.record, $0.json) })
         prune(now: now)
+        let loose = snapshots.filter { !$0.isArchived && $0.record.isPartial }
+        if !loose.isEmpty {
+            // Finished records still in files of their own (an earlier jobgate's layout): archive them while
+            // jobgate serves, so the next start reads a few files instead of one per record.
+            Task.detached(priority: .background) { store.archiveLooseRecords(loose) }
+        }
         logger.info(
             "job records restored",
             metadata: [
@@ -96,9 +107,7 @@ extension JobManager {
     func prune(now: Date) {
         lastPruned = now
         guard !retention.isUnlimited else { return }
-        for run in retention.expired(book.finishedRuns(), now: now) {
-            if let record = book.record(run.id, run: run.run) { forget(record) }
-        }
+        forget(retention.expired(book.finishedRuns(), now: now).compactMap { book.record($0.id, run: $0.run) })
     }
 }
 

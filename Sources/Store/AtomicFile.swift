@@ -15,19 +15,7 @@ enum AtomicFile {
         let temporary = path + ".tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw StoreError.io(step: "open \(temporary)", reason: lastError()) }
-        var ok = data.withUnsafeBytes { bytes -> Bool in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
-            return true
-        }
-        ok = ok && fsync(descriptor) == 0
+        let ok = writeAll(data, to: descriptor) && fsync(descriptor) == 0
         let reason = lastError()
         close(descriptor)
         guard ok else {
@@ -42,6 +30,23 @@ enum AtomicFile {
         try syncDirectory(directory)
     }
 
+    /// Writes all of `data` at the descriptor's position (retrying short writes and EINTR).
+    /// - Returns: false on an error, with `errno` set.
+    static func writeAll(_ data: Data, to descriptor: Int32) -> Bool {
+        data.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+    }
+
     /// fsyncs a directory, so a rename or unlink in it survives a crash.
     static func syncDirectory(_ path: String) throws {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -50,7 +55,7 @@ enum AtomicFile {
         guard fsync(descriptor) == 0 else { throw StoreError.io(step: "fsync \(path)", reason: lastError()) }
     }
 
-    private static func lastError() -> String {
+    static func lastError() -> String {
         String(cString: strerror(errno))
     }
 }

@@ -8,7 +8,9 @@ import Synchronization
 #endif
 
 /// Job records as JSON snapshot files, one file per run of a job: `<data>/records/<id>~<run>.json`, each
-/// `{"version": 1, "record": {...}}`.
+/// `{"version": 1, "record": {...}}`; finished records (`null`: they never change again) move into an append-only
+/// archive instead (`FinishedArchive`, `<data>/records/archive/`), so that start-up reads a few files, not one per
+/// record.
 ///
 /// One file per record keeps the cost of persisting a change independent of how many records exist. Writes are
 /// atomic and durable (`AtomicFile`) and happen one at a time, in order. `save` is synchronous: it returns when
@@ -28,6 +30,7 @@ public final class SnapshotStore: Sendable {
     private let pending = Mutex<(records: [String: JobRecord], scheduled: Bool)>(([:], false))
     /// Serialises writes, so an older pending state can never land after a newer `save`.
     private let writeLock = NSLock()
+    private let archive: FinishedArchive
 
     /// - Parameter dataDirectory: the records go to `records/` in it, unreadable files to `quarantine/`.
     public init(dataDirectory: String, flushDelay: Double = 1, logger: Logger) throws {
@@ -36,22 +39,45 @@ public final class SnapshotStore: Sendable {
         self.flushDelay = flushDelay
         self.logger = logger
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        archive = try FinishedArchive(
+            directory: directory + "/archive", quarantineDirectory: quarantineDirectory, logger: logger)
     }
 
     /// The file of one run of a job. `~` cannot occur in a QEMU job id.
     static func fileName(of record: JobRecord) -> String {
-        "\(record.id)~\(record.run).json"
+        key(of: record) + ".json"
+    }
+
+    /// How the archive knows one run of a job.
+    static func key(of record: JobRecord) -> String {
+        "\(record.id)~\(record.run)"
+    }
+
+    /// Whether a record goes to the archive: it is gone from QEMU and can never change again.
+    static func isFinished(_ record: JobRecord) -> Bool {
+        record.status == .null && record.finalStats != nil
+    }
+
+    /// Writes one record where it belongs (caller holds `writeLock`): a finished one is appended to the archive and
+    /// its snapshot file, if any, deleted (a crash in between leaves both; loading prefers the archive).
+    private func write(_ record: JobRecord) throws {
+        let path = directory + "/" + Self.fileName(of: record)
+        guard Self.isFinished(record) else {
+            try AtomicFile.write(try Self.encode(record), to: path)
+            return
+        }
+        try archive.append([(record, record.json(now: Date()).serialized())])
+        unlink(path)
     }
 
     /// Writes `record` now; returns once it is durable. Blocks the caller for one write and two fsyncs.
     /// - Throws: `StoreError.io`.
     public func save(_ record: JobRecord) throws {
         let name = Self.fileName(of: record)
-        let data = try Self.encode(record)
         writeLock.lock()
         defer { writeLock.unlock() }
         pending.withLock { _ = $0.records.removeValue(forKey: name) }
-        try AtomicFile.write(data, to: directory + "/" + name)
+        try write(record)
     }
 
     /// Schedules `record` for the next flush (about a second from now); a later state replaces an earlier one.
@@ -74,9 +100,9 @@ public final class SnapshotStore: Sendable {
             defer { pending = ([:], false) }
             return pending.records
         }
-        for (name, record) in records {
+        for record in records.values {
             do {
-                try AtomicFile.write(try Self.encode(record), to: directory + "/" + name)
+                try write(record)
             } catch {
                 logger.error(
                     "could not persist a job record", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
@@ -84,18 +110,51 @@ public final class SnapshotStore: Sendable {
         }
     }
 
-    /// Deletes the file of one run (retention).
+    /// Deletes runs (retention): their snapshot files or archive entries.
     /// - Throws: `StoreError.io`.
-    public func remove(_ record: JobRecord) throws {
-        let name = Self.fileName(of: record)
+    public func remove(_ records: [JobRecord]) throws {
         writeLock.lock()
         defer { writeLock.unlock() }
-        pending.withLock { _ = $0.records.removeValue(forKey: name) }
-        let path = directory + "/" + name
-        guard unlink(path) == 0 || errno == ENOENT else {
-            throw StoreError.io(step: "unlink \(path)", reason: String(cString: strerror(errno)))
+        var archived = Set<String>()
+        for record in records {
+            let name = Self.fileName(of: record)
+            pending.withLock { _ = $0.records.removeValue(forKey: name) }
+            if archive.contains(Self.key(of: record)) {
+                archived.insert(Self.key(of: record))
+                continue
+            }
+            let path = directory + "/" + name
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw StoreError.io(step: "unlink \(path)", reason: String(cString: strerror(errno)))
+            }
         }
+        try archive.remove(archived)
         try AtomicFile.syncDirectory(directory)
+    }
+
+    /// Moves finished records that are still snapshot files (written by an earlier jobgate, or left by a crash)
+    /// into the archive, in batches; a record whose file is gone meanwhile (retention) is skipped. Start-up is
+    /// faster afterwards.
+    public func archiveLooseRecords(_ records: [Loaded], batch: Int = 1024) {
+        var moved = 0
+        for start in stride(from: 0, to: records.count, by: batch) {
+            writeLock.lock()
+            defer { writeLock.unlock() }
+            let chunk = records[start..<min(start + batch, records.count)].filter { loaded in
+                !loaded.isArchived && Self.isFinished(loaded.record) && loaded.json != nil
+                    && access(directory + "/" + Self.fileName(of: loaded.record), F_OK) == 0
+            }
+            do {
+                try archive.append(chunk.map { ($0.record, $0.json!) })
+            } catch {
+                logger.error("could not archive finished records", metadata: ["error": "\(error)"])
+                return
+            }
+            for loaded in chunk { unlink(directory + "/" + Self.fileName(of: loaded.record)) }
+            moved += chunk.count
+        }
+        try? AtomicFile.syncDirectory(directory)
+        if moved > 0 { logger.info("moved finished records into the archive", metadata: ["records": "\(moved)"]) }
     }
 
     /// Increments and returns the start counter kept in `<data>/epoch`, so event cursors of this run of jobgate
@@ -125,6 +184,8 @@ public final class SnapshotStore: Sendable {
     public struct Loaded: Sendable {
         public var record: JobRecord
         public var json: Data?
+        /// Whether it came from the archive rather than its own snapshot file.
+        public var isArchived = false
     }
 
     /// `loadAll`, keeping each record's JSON text (see `Loaded`).
@@ -134,7 +195,13 @@ public final class SnapshotStore: Sendable {
             // A write that a crash interrupted before its rename: the previous file is still whole.
             unlink(directory + "/" + name)
         }
-        let files = names.filter { $0.hasSuffix(".json") }
+        let archived = archive.load()
+        let files = names.filter { name in
+            guard name.hasSuffix(".json") else { return false }
+            guard archive.contains(String(name.dropLast(5))) else { return true }
+            unlink(directory + "/" + name)  // archived just before a crash
+            return false
+        }
         // Decoding dominates start-up with many records: spread it over the cores.
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, files.count / 1000 + 1))
         let results = Mutex<(records: [Loaded], failures: [(String, any Error)])>(([], []))
@@ -164,7 +231,11 @@ public final class SnapshotStore: Sendable {
         }
         let (records, failures) = results.withLock { ($0.records, $0.failures) }
         for (name, error) in failures { quarantine(name, because: error) }
-        return records
+        var all: [Loaded] = []
+        all.reserveCapacity(archived.count + records.count)
+        for entry in archived { all.append(Loaded(record: entry.record, json: entry.text, isArchived: true)) }
+        all += records
+        return all
     }
 
     private func quarantine(_ name: String, because error: any Error) {

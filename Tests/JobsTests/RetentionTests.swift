@@ -78,13 +78,15 @@ import Testing
         await manager.restore(now: Date(timeIntervalSince1970: 1050))
         // Nothing is older than 100 s at 1050; beyond the count of 2 the three oldest finished records go.
         #expect(manager.book.count == 3)
+        let onDisk = { try SnapshotStore(dataDirectory: self.dataDirectory, logger: Logger(label: "test")).loadAll() }
+        #expect(try onDisk().map(\.id).sorted() == ["live", "old3", "old4"])
         #expect(
-            try FileManager.default.contentsOfDirectory(atPath: store.directory).sorted()
-                == ["live~1.json", "old3~1.json", "old4~1.json"])
+            try FileManager.default.contentsOfDirectory(atPath: store.directory).sorted() == ["archive", "live~1.json"])
         // At 1200 every finished record is older than 100 s; the live one stays.
         await manager.prune(now: Date(timeIntervalSince1970: 1200))
         #expect(manager.book.count == 1)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory) == ["live~1.json"])
+        #expect(try onDisk().map(\.id) == ["live"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory + "/archive") == [])
         #expect(manager.book.record("live") != nil)
     }
 }

@@ -47,14 +47,35 @@ import Testing
         // A finished record comes back partial, with its stored text; decoding the file fully gives it whole.
         #expect(loaded[1].isPartial)
         #expect(loaded[1].id == "b1" && loaded[1].run == 2 && loaded[1].status == .null)
-        let file = try Data(contentsOf: URL(fileURLWithPath: store.directory + "/b1~2.json"))
-        #expect(try SnapshotStore.decode(file, file: "b1~2.json") == ended)
         let text = try #require(store.loadSnapshots().first { $0.record.id == "b1" }?.json)
         #expect(try JobRecord(json: JSONValue.parse(text)) == ended)
         #expect(loaded[1].finalStats?.outcome == .cancelled)
         #expect(loaded[1].finalStats?.durationSeconds == 2)
         let files = try FileManager.default.contentsOfDirectory(atPath: store.directory).sorted()
-        #expect(files == ["b0~1.json", "b1~2.json"])
+        // The finished one went to the archive, not to a file of its own.
+        #expect(files == ["archive", "b0~1.json"])
+    }
+
+    @Test("finished records left in files of their own move into the archive, and load the same from there")
+    func looseRecordsMove() throws {
+        let store = try makeStore()
+        let ended = (0..<3).map { record("old\($0)", status: .null) }
+        for record in ended {
+            // The layout of an earlier jobgate (or of a crash between archiving and deleting the file).
+            try SnapshotStore.encode(record).write(to: URL(fileURLWithPath: store.directory + "/\(record.id)~1.json"))
+        }
+        try store.save(record("live"))
+        let before = store.loadSnapshots()
+        #expect(before.filter(\.isArchived).isEmpty && before.count == 4)
+        store.archiveLooseRecords(before, batch: 2)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: store.directory).sorted() == ["archive", "live~1.json"])
+        let after = try makeStore().loadSnapshots()
+        #expect(after.filter(\.isArchived).map(\.record.id).sorted() == ["old0", "old1", "old2"])
+        for loaded in after where loaded.isArchived {
+            #expect(loaded.json == before.first { $0.record.id == loaded.record.id }?.json)
+            #expect(try JobRecord(json: JSONValue.parse(loaded.json!)) == ended.first { $0.id == loaded.record.id })
+        }
     }
 
     @Test("coalesced saves write the latest state; a save supersedes a pending one")
@@ -90,7 +111,8 @@ import Testing
         #expect(quarantined.count == 2)
         #expect(quarantined.contains { $0.hasPrefix("torn~1.json") })
         #expect(quarantined.contains { $0.hasPrefix("future~1.json") })
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory) == ["good~1.json"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: store.directory).sorted() == ["archive", "good~1.json"])
         #expect(throws: StoreError.unknownVersion(file: "x", version: 99)) {
             try SnapshotStore.decode(Data(#"{"version": 99}"#.utf8), file: "x")
         }
@@ -99,11 +121,34 @@ import Testing
     @Test("the bytes written for one change do not depend on how many records exist")
     func costIndependentOfCount() throws {
         let store = try makeStore()
-        let probe = record("probe", status: .null)
-        let alone = try SnapshotStore.encode(probe).count
-        for index in 0..<500 { try store.save(record("r\(index)", status: .null)) }
-        try store.save(probe)
-        let size = try FileManager.default.attributesOfItem(atPath: store.directory + "/probe~1.json")[.size] as? Int
-        #expect(size == alone)
+        let emptyDirectory = dataDirectory + "-empty"
+        defer { try? FileManager.default.removeItem(atPath: emptyDirectory) }
+        let empty = try SnapshotStore(dataDirectory: emptyDirectory, logger: Logger(label: "test"))
+        for index in 0..<500 {
+            try store.save(record("r\(index)", status: .null))
+            try store.save(record("l\(index)"))
+        }
+        for (status, file) in [(JobStatus.running, "probe~1.json"), (.null, "archive")] {
+            let probe = record("probe", status: status)
+            let before = (try diskUsage(store.directory + "/" + file), try diskUsage(empty.directory + "/" + file))
+            try store.save(probe)
+            try empty.save(probe)
+            let after = (try diskUsage(store.directory + "/" + file), try diskUsage(empty.directory + "/" + file))
+            // Equal, but for the digits of the text's offset in an archive index line.
+            #expect(abs((after.0 - before.0) - (after.1 - before.1)) <= 8, "\(status)")
+            #expect(after.0 > before.0)
+        }
+    }
+
+    /// The bytes in a file, or in the files of a directory (0 if it does not exist).
+    func diskUsage(_ path: String) throws -> Int {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return 0 }
+        guard isDirectory.boolValue else {
+            return try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        }
+        return try FileManager.default.contentsOfDirectory(atPath: path).reduce(0) {
+            $0 + (try diskUsage(path + "/" + $1))
+        }
     }
 }

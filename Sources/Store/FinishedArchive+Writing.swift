@@ -1,0 +1,135 @@
+import Foundation
+import JobModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension FinishedArchive {
+    /// Appends finished records durably (both files written and fsynced before it returns), in the order given.
+    /// A record the archive already holds is superseded by the new line.
+    /// - Parameter records: each record (`null`, with final stats) and its full JSON text, which holds no newline.
+    /// - Throws: `StoreError.io`; the records not yet on disk are then not in the archive.
+    func append(_ records: [(record: JobRecord, text: Data)]) throws {
+        guard !records.isEmpty else { return }
+        for (record, text) in records where text.contains(UInt8(ascii: "\n")) {
+            throw StoreError.io(step: "archive \(record.id)", reason: "the record text holds a newline")
+        }
+        ensureLoaded()
+        try state.withLock { state in
+            var remaining = records[...]
+            while !remaining.isEmpty {
+                let segment = state.next - 1
+                let room = state.lines[segment].map { segmentCapacity - $0 } ?? 0
+                guard room > 0 else {
+                    state.next += 1
+                    state.lines[state.next - 1] = 0
+                    continue
+                }
+                let chunk = remaining.prefix(room)
+                remaining = remaining.dropFirst(chunk.count)
+                try appendChunk(chunk, to: segment, in: &state)
+            }
+        }
+    }
+
+    private func appendChunk(
+        _ chunk: ArraySlice<(record: JobRecord, text: Data)>, to segment: Int, in state: inout State
+    )
+        throws
+    {
+        let dataPath = path(segment, "data")
+        let indexPath = path(segment, "index")
+        let creating = access(indexPath, F_OK) != 0
+        var offset = try Self.size(of: dataPath)
+        var data = Data()
+        var index = Data()
+        for (record, text) in chunk {
+            data.append(text)
+            data.append(UInt8(ascii: "\n"))
+            index.append(
+                record.archiveIndexLine(offset: offset, length: text.count, version: SnapshotStore.schemaVersion))
+            offset += text.count + 1
+        }
+        try Self.appendDurably(data, to: dataPath)
+        try Self.appendDurably(index, to: indexPath)
+        if creating { try AtomicFile.syncDirectory(directory) }
+        for (record, _) in chunk {
+            let key = "\(record.id)~\(record.run)"
+            if let previous = state.owner[key] { state.live[previous, default: 1] -= 1 }
+            state.owner[key] = segment
+            state.live[segment, default: 0] += 1
+        }
+        state.lines[segment, default: 0] += chunk.count
+    }
+
+    /// Removes records (`id~run`; keys the archive does not hold are ignored). A segment left without records is
+    /// deleted; any other affected segment has its survivors written into a new segment, then is deleted.
+    /// - Throws: `StoreError.io`; segments not yet rewritten keep their records.
+    func remove(_ keys: Set<String>) throws {
+        ensureLoaded()
+        try state.withLock { state in
+            var bySegment: [Int: Set<String>] = [:]
+            for key in keys {
+                if let segment = state.owner[key] { bySegment[segment, default: []].insert(key) }
+            }
+            for (segment, removed) in bySegment.sorted(by: { $0.key < $1.key }) {
+                if state.live[segment, default: 0] > removed.count {
+                    try rewrite(segment, without: removed, in: &state)
+                }
+                for key in removed { state.owner[key] = nil }
+                state.live[segment] = nil
+                state.lines[segment] = nil
+                deleteSegment(segment)
+            }
+        }
+    }
+
+    /// Writes the records `segment` still owns, except `removed`, into a new segment (whole files, atomically).
+    private func rewrite(_ segment: Int, without removed: Set<String>, in state: inout State) throws {
+        let bytes = try MappedFile.read(path(segment, "index")) ?? []
+        let data = try MappedFile.map(path(segment, "data"))
+        var seen = Set<String>()
+        var survivors: [(record: JobRecord, text: Data)] = []
+        for entry in JobRecord.archiveIndex(bytes, version: SnapshotStore.schemaVersion).entries.reversed() {
+            let key = "\(entry.record.id)~\(entry.record.run)"
+            guard state.owner[key] == segment, !removed.contains(key), seen.insert(key).inserted,
+                entry.offset + entry.length <= data.count
+            else { continue }
+            let start = data.startIndex + entry.offset
+            survivors.append((entry.record, data[start..<(start + entry.length)]))
+        }
+        let target = state.next
+        var newData = Data()
+        var newIndex = Data()
+        for (record, text) in survivors.reversed() {
+            newIndex.append(
+                record.archiveIndexLine(offset: newData.count, length: text.count, version: SnapshotStore.schemaVersion)
+            )
+            newData.append(text)
+            newData.append(UInt8(ascii: "\n"))
+        }
+        try AtomicFile.write(newData, to: path(target, "data"))
+        try AtomicFile.write(newIndex, to: path(target, "index"))
+        state.next += 1
+        state.lines[target] = survivors.count
+        state.live[target] = survivors.count
+        for (record, _) in survivors { state.owner["\(record.id)~\(record.run)"] = target }
+    }
+
+    private static func size(of path: String) throws -> Int {
+        var status = stat()
+        if stat(path, &status) == 0 { return Int(status.st_size) }
+        guard errno == ENOENT else { throw StoreError.io(step: "stat \(path)", reason: AtomicFile.lastError()) }
+        return 0
+    }
+
+    private static func appendDurably(_ data: Data, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw StoreError.io(step: "open \(path)", reason: AtomicFile.lastError()) }
+        defer { close(descriptor) }
+        guard AtomicFile.writeAll(data, to: descriptor), fsync(descriptor) == 0 else {
+            throw StoreError.io(step: "append to \(path)", reason: AtomicFile.lastError())
+        }
+    }
+}
