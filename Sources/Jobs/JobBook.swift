@@ -36,7 +36,7 @@ public final class JobBook: Sendable {
         var earlier: [String: [JobRecord]] = [:]
         /// The keys of the current records, sorted: paging never sorts.
         var order: [ListKey] = []
-        /// Counts durable changes since this jobgate started (see `eventCursor`).
+        /// Counts the events of this start of jobgate (see `currentEventID`).
         var sequence: UInt64 = 0
         /// The JSON text of records that can no longer change (ended), by `id~run`: listing serves it as is.
         var json: [String: Data] = [:]
@@ -86,7 +86,20 @@ public final class JobBook: Sendable {
     /// `<epoch>-<sequence>`: the position in the stream of status changes at the moment of reading, consistent
     /// with a listing taken under the same lock (`page`).
     public var eventCursor: String {
-        state.withLock { "\(epoch)-\($0.sequence)" }
+        currentEventID.description
+    }
+
+    /// The newest event id handed out (`<epoch>-0` before the first).
+    public var currentEventID: EventID {
+        state.withLock { EventID(epoch: epoch, sequence: $0.sequence) }
+    }
+
+    /// Hands out the next event id, for an event that changes no record (`BLOCK_JOB_*`, `JOB_PROGRESS`).
+    func nextEventID() -> EventID {
+        state.withLock { state in
+            state.sequence += 1
+            return EventID(epoch: epoch, sequence: state.sequence)
+        }
     }
 
     /// One page of current records in listing order, after `cursor`, that satisfy `matching` (each with its
@@ -159,10 +172,11 @@ public final class JobBook: Sendable {
         state.withLock { state in state.current.count + state.earlier.values.reduce(0) { $0 + $1.count } }
     }
 
-    /// Replaces the current run of `record.id` (same run) or adds it; `durable` changes advance the event cursor.
-    /// - Returns: the event id of the change (`<epoch>-<sequence>`) when it was durable.
+    /// Replaces the current run of `record.id` (same run) or adds it; an `announcing` change (a status change,
+    /// to be journalled) takes the next event id, under the same lock, so a listing and its `eventCursor` agree.
+    /// - Returns: the event id of an announcing change.
     @discardableResult
-    func put(_ record: JobRecord, durable: Bool = false) -> String? {
+    func put(_ record: JobRecord, announcing: Bool = false) -> EventID? {
         state.withLock { state in
             if let previous = state.current[record.id] {
                 if ListKey(previous) != ListKey(record) {
@@ -175,9 +189,9 @@ public final class JobBook: Sendable {
             state.current[record.id] = record
             state.json[Self.textKey(record)] = nil
             state.track(record)
-            guard durable else { return nil }
+            guard announcing else { return nil }
             state.sequence += 1
-            return "\(epoch)-\(state.sequence)"
+            return EventID(epoch: epoch, sequence: state.sequence)
         }
     }
 
@@ -191,7 +205,7 @@ public final class JobBook: Sendable {
     /// Makes `record` (a new run) current; the previous current run of its id becomes an earlier run.
     /// - Returns: the event id of the change.
     @discardableResult
-    func begin(_ record: JobRecord) -> String {
+    func begin(_ record: JobRecord) -> EventID {
         state.withLock { state in
             if let previous = state.current[record.id] {
                 state.earlier[record.id, default: []].append(previous)
@@ -201,7 +215,7 @@ public final class JobBook: Sendable {
             state.insertKey(ListKey(record))
             state.track(record)
             state.sequence += 1
-            return "\(epoch)-\(state.sequence)"
+            return EventID(epoch: epoch, sequence: state.sequence)
         }
     }
 

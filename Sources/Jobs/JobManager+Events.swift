@@ -41,6 +41,7 @@ extension JobManager {
             if let block = blockInfo[jobID] { updated.apply(blockJobInfo: block) }
             updated.sampleProgress(at: now)
             if updated != before { publish(updated, durably: updated.error != before.error) }
+            emitProgressIfMoved(updated, at: now)
         }
     }
 
@@ -108,6 +109,10 @@ extension JobManager {
                 if event.name == "BLOCK_JOB_CANCELLED" && record.error == nil { record.error = "Operation canceled" }
                 record.updatedAt = event.timestamp
             }
+            emitEngineEvent(event, job: id)
+        case "BLOCK_JOB_PENDING":
+            guard let id = data["id"]?.stringValue else { return }
+            emitEngineEvent(event, job: id)
         case "BLOCK_JOB_ERROR":
             guard let id = data["device"]?.stringValue else { return }
             change(id, durably: false) { record in
@@ -115,6 +120,7 @@ extension JobManager {
                     operation: data["operation"]?.stringValue ?? "", action: data["action"]?.stringValue ?? "",
                     at: event.timestamp)
             }
+            emitEngineEvent(event, job: id)
         default:
             break
         }

@@ -24,7 +24,7 @@ extension JobManager {
         if durably {
             let previous = book.record(record.id)?.status
             persist(record)
-            if let eventID = book.put(record, durable: true), previous != record.status {
+            if let eventID = book.put(record, announcing: previous != record.status) {
                 journal(eventID, record)
             }
         } else {
@@ -39,24 +39,20 @@ extension JobManager {
         journal(book.begin(record), record)
     }
 
-    /// Appends a status change to the event journal (after the record is on disk).
-    private func journal(_ eventID: String, _ record: JobRecord) {
-        let event: JSONValue = [
-            "id": .string(eventID), "event": "JOB_STATUS_CHANGE", "job": .string(record.id),
-            "run": .int(Int64(record.run)), "status": .string(record.status.rawValue),
-            "at": .string(Timestamp.format(record.statusHistory.last?.at ?? record.updatedAt)),
-        ]
-        do {
-            try eventJournal?.append(event)
-        } catch {
-            logger.error("could not append to the event journal", metadata: ["error": "\(error)"])
-        }
+    /// Journals a status change and hands it to the subscribers (after the record is on disk).
+    private func journal(_ eventID: EventID, _ record: JobRecord) {
+        emit(
+            JobEvent(
+                id: eventID, name: "JOB_STATUS_CHANGE", job: record.id, jobType: record.type,
+                data: ["id": .string(record.id), "status": .string(record.status.rawValue)],
+                at: record.statusHistory.last?.at ?? record.updatedAt))
     }
 
     /// Forgets runs, in memory and on disk (one batch: removing many archived records rewrites each segment once).
     func forget(_ records: [JobRecord]) {
         guard !records.isEmpty else { return }
         for record in records { book.remove(record) }
+        events.jobsForgotten(Set(records.map(\.id)).filter { book.record($0) == nil })
         do {
             try store?.remove(records)
         } catch {
@@ -85,6 +81,10 @@ extension JobManager {
             return
         }
         let start = ContinuousClock.now
+        if let eventJournal {
+            events.load(
+                eventJournal.recent(limit: events.configuration.history).compactMap(JobEvent.init(journalEntry:)))
+        }
         let snapshots = store.loadSnapshots()
         let loaded = ContinuousClock.now
         book.restore(snapshots.lazy.map { ($0.record, $0.json) })
@@ -114,7 +114,7 @@ extension JobManager {
 extension JobManager {
     /// While jobs live, samples their progress from the engine every `interval` (for the rates and ETA, and
     /// coalesced progress writes), and applies retention about once a minute. Returns when cancelled.
-    public func pollProgress(every interval: Duration = .seconds(1)) async {
+    public func pollProgress(every interval: Duration = .milliseconds(500)) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { break }

@@ -17,8 +17,12 @@ public actor JobManager {
     let logger: Logger
     /// Where records are persisted; nil keeps them in memory only (unit tests).
     let store: SnapshotStore?
-    /// Where status changes are journalled for replay; nil keeps no journal (unit tests).
+    /// Where events are journalled for replay; nil keeps no journal (unit tests).
     let eventJournal: EventJournal?
+    /// The live fan-out of events to `GET /events` streams.
+    public nonisolated let events: EventHub
+    /// Per job: when the last `JOB_PROGRESS` went out and with what progress (they are coalesced).
+    var lastProgressEvent: [String: (at: Date, current: Int64)] = [:]
     let retention: RetentionPolicy
     /// When retention last ran.
     var lastPruned = Date.distantPast
@@ -35,8 +39,9 @@ public actor JobManager {
     public init(
         engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, store: SnapshotStore? = nil,
         journal: EventJournal? = nil, retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(),
-        logger: Logger
+        events: EventHub = EventHub(), logger: Logger
     ) {
+        self.events = events
         self.engine = engine
         self.store = store
         self.eventJournal = journal

@@ -7,9 +7,9 @@ import Synchronization
 #endif
 
 /// The journal of recent job events, beside the record files: `<data>/events/journal.jsonl`, one JSON object a
-/// line, each with its id `<epoch>-<sequence>`. It lets a watcher resume from an event id across a restart (#5).
+/// line, each with its id `<epoch>-<sequence>`. It lets a watcher resume from an event id across a restart.
 ///
-/// Appends are written and fdatasync'd before `append` returns. When the file passes `maximumBytes` it becomes
+/// Appends are written (and, when durable, fdatasync'd) before `append` returns. When the file passes `maximumBytes` it becomes
 /// `journal.1.jsonl` (replacing the previous one) and a new file starts, so the journal keeps between one and two
 /// files' worth of the most recent events.
 public final class EventJournal: Sendable {
@@ -18,7 +18,7 @@ public final class EventJournal: Sendable {
     /// The open file and its size, or nil before the first append.
     private let file = Mutex<(descriptor: Int32, size: Int)?>(nil)
 
-    public init(dataDirectory: String, maximumBytes: Int = 8 << 20) throws {
+    public init(dataDirectory: String, maximumBytes: Int = 4 << 20) throws {
         directory = dataDirectory + "/events"
         self.maximumBytes = maximumBytes
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -27,9 +27,10 @@ public final class EventJournal: Sendable {
     public var currentPath: String { directory + "/journal.jsonl" }
     public var previousPath: String { directory + "/journal.1.jsonl" }
 
-    /// Appends one event durably.
+    /// Appends one event; `durable`: fdatasync'd before it returns (without, it survives a crash of jobgate but
+    /// not of the machine).
     /// - Throws: `StoreError.io`.
-    public func append(_ event: JSONValue) throws {
+    public func append(_ event: JSONValue, durable: Bool = true) throws {
         var line = event.serialized()
         line.append(UInt8(ascii: "\n"))
         try file.withLock { file in
@@ -51,19 +52,20 @@ public final class EventJournal: Sendable {
                 try AtomicFile.syncDirectory(directory)
             }
             let written = line.withUnsafeBytes { write(file!.descriptor, $0.baseAddress, $0.count) }
-            guard written == line.count, fdatasync(file!.descriptor) == 0 else {
+            guard written == line.count, !durable || fdatasync(file!.descriptor) == 0 else {
                 throw StoreError.io(step: "append to \(currentPath)", reason: String(cString: strerror(errno)))
             }
             file!.size += line.count
         }
     }
 
-    /// The events kept, oldest first (previous file, then current). Lines that do not parse (a torn last line
-    /// after a crash) are skipped.
-    public func recent() -> [JSONValue] {
-        [previousPath, currentPath].flatMap { path -> [JSONValue] in
+    /// The last `limit` events kept, oldest first (previous file, then current). Lines that do not parse (a torn
+    /// last line after a crash) are skipped.
+    public func recent(limit: Int = .max) -> [JSONValue] {
+        let lines = [previousPath, currentPath].flatMap { path -> [Data.SubSequence] in
             guard let data = FileManager.default.contents(atPath: path) else { return [] }
-            return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONValue.parse(Data($0)) }
+            return data.split(separator: UInt8(ascii: "\n"))
         }
+        return lines.suffix(limit).compactMap { try? JSONValue.parse(Data($0)) }
     }
 }

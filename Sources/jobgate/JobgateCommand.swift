@@ -66,6 +66,18 @@ struct JobgateCommand: AsyncParsableCommand {
     @Option(help: "Keep at most this many finished job records, newest first ('unlimited' keeps all).")
     var retainCount = "10000"
 
+    @Option(help: "Seconds an event stream may stay silent before a heartbeat comment is sent (finds dead peers).")
+    var sseHeartbeat: Double = 15
+
+    @Option(help: "Live events an event stream may fall behind before it gets a resync event and is closed.")
+    var sseQueue = 1024
+
+    @Option(help: "Recent events kept for replay by Last-Event-ID (older cursors get a resync event).")
+    var eventHistory = 10_000
+
+    @Option(help: "Open HTTP connections at most, event streams included.")
+    var maxConnections = 4000
+
     @Flag(help: "Stop the engine when jobgate exits (default: leave it running so jobs continue).")
     var stopEngineOnExit = false
 
@@ -78,6 +90,10 @@ struct JobgateCommand: AsyncParsableCommand {
         guard qmpTimeout > 0 else { throw ValidationError("--qmp-timeout must be positive") }
         guard bodyLimit > 0 else { throw ValidationError("--body-limit must be positive") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        guard sseHeartbeat >= 0.1 else { throw ValidationError("--sse-heartbeat must be at least 0.1 seconds") }
+        guard sseQueue > 0 else { throw ValidationError("--sse-queue must be positive") }
+        guard eventHistory > 0 else { throw ValidationError("--event-history must be positive") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
     }
 
     func run() async throws {
@@ -111,10 +127,15 @@ struct JobgateCommand: AsyncParsableCommand {
                     !$0.isEmpty
                 }))
         let store = try SnapshotStore(dataDirectory: dataDirectory, logger: logger)
+        var eventConfiguration = EventHub.Configuration()
+        eventConfiguration.heartbeat = .milliseconds(Int64(sseHeartbeat * 1000))
+        eventConfiguration.queueLimit = sseQueue
+        eventConfiguration.history = eventHistory
+        let events = EventHub(configuration: eventConfiguration)
         let manager = JobManager(
             engine: client, policy: policy, status: status, store: store,
             journal: try EventJournal(dataDirectory: dataDirectory), retention: try retentionPolicy(),
-            book: JobBook(epoch: try store.nextEpoch()), logger: logger)
+            book: JobBook(epoch: try store.nextEpoch()), events: events, logger: logger)
         let catalog = NodeCatalog(engine: client, policy: policy)
 
         let router = GatewayRoutes.makeRouter(
@@ -124,8 +145,11 @@ struct JobgateCommand: AsyncParsableCommand {
         var serverConfiguration = MicroHTTPDServer.Configuration(
             host: address.host, port: address.port, threadPoolSize: threads)
         serverConfiguration.bodyLimit = bodyLimit
+        serverConfiguration.connectionLimit = maxConnections
+        Self.raiseFileLimit(to: maxConnections + 256, logger: logger)
         let server = MicroHTTPDServer(
-            configuration: serverConfiguration, responder: Responder(router: router, logger: logger), logger: logger)
+            configuration: serverConfiguration, responder: Responder(router: router, logger: logger), logger: logger,
+            endStreams: { events.closeAll() })
         let port = try server.start()
         logger.info(
             "jobgate listening on http://\(address.urlHost):\(port)",
@@ -162,6 +186,20 @@ struct JobgateCommand: AsyncParsableCommand {
         return policy
     }
 
+    /// Raises the soft limit of open files towards `wanted` (each connection is a descriptor), up to the hard
+    /// limit; says so if that is not enough.
+    private static func raiseFileLimit(to wanted: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(wanted)
+        else { return }
+        limit.rlim_cur = min(rlim_t(wanted), limit.rlim_max)
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < rlim_t(wanted) {
+            logger.warning(
+                "the open-file limit is below --max-connections", metadata: ["limit": "\(limit.rlim_cur)"])
+        }
+    }
+
     private static func makeDirectory(_ path: String) throws -> String {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return URL(fileURLWithPath: path).standardizedFileURL.path
@@ -183,6 +221,7 @@ struct JobManagerService: Service {
         await manager.restore()
         await withDiscardingTaskGroup { group in
             group.addTask { await manager.pollProgress() }
+            group.addTask { await manager.events.runHeartbeats() }
             await manager.run(signals: signals.cancelOnGracefulShutdown())
             group.cancelAll()
         }

@@ -1,11 +1,15 @@
 import Foundation
 import JobModel
+import Jobs
 
-/// An HTTP response: status, header fields, and a body of bytes.
+/// An HTTP response: status, header fields, and a body of bytes, or a stream of events that the connection
+/// serves for as long as it lasts.
 public struct Response: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: Data
+    /// When set, the body is this stream (server-sent events) and `body` is ignored.
+    public var stream: EventSubscription?
 
     public init(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
         self.status = status

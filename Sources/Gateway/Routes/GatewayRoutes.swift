@@ -10,8 +10,9 @@ public enum GatewayRoutes {
         ledger: IdempotencyLedger? = nil
     ) -> Router {
         var router = Router()
-        HealthRoutes(engine: engine, book: manager.book).register(in: &router)
+        HealthRoutes(engine: engine, book: manager.book, events: manager.events).register(in: &router)
         JobRoutes(manager: manager, ledger: ledger).register(in: &router)
+        EventRoutes(manager: manager).register(in: &router)
         NodeRoutes(catalog: catalog).register(in: &router)
         SecretRoutes(catalog: SecretCatalog(engine: secrets)).register(in: &router)
         return router

@@ -2,20 +2,22 @@ import JobModel
 import Jobs
 import QMP
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (the job records are loaded and the engine answers
-/// QMP). Both immediate.
+/// `GET /healthz` (the process answers; with the number of open event streams) and `GET /readyz` (the job records
+/// are loaded and the engine answers QMP). Both immediate.
 public struct HealthRoutes: Sendable {
     let engine: EngineStatus
     let book: JobBook
+    let events: EventHub
 
-    public init(engine: EngineStatus, book: JobBook) {
+    public init(engine: EngineStatus, book: JobBook, events: EventHub) {
         self.engine = engine
         self.book = book
+        self.events = events
     }
 
     public func register(in router: inout Router) {
-        router.immediate("GET", "/healthz") { _ in
-            Response.json(["status": "ok"] as JSONValue)
+        router.immediate("GET", "/healthz") { [events] _ in
+            Response.json(["status": "ok", "event-streams": .int(Int64(events.subscriberCount))] as JSONValue)
         }
         router.immediate("GET", "/readyz") { [engine, book] _ in
             guard book.isRestored else { throw JobError.starting }

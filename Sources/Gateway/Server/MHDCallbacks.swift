@@ -74,6 +74,7 @@ func cmhdRequestCompleted(
 }
 
 private func queue(_ response: Response, on connection: OpaquePointer) -> MHD_Result {
+    if let stream = response.stream { return queueStream(stream, response, on: connection) }
     var body = response.body
     let mhdResponse = body.withUnsafeMutableBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, bytes.baseAddress, .RESPMEM_MUST_COPY)

@@ -51,7 +51,8 @@ public final class MicroHTTPDServer: Service, Sendable {
         /// 0 picks a free port; see `start()`'s result.
         public var port: UInt16
         public var threadPoolSize: Int
-        public var connectionLimit: Int = 1000
+        /// Open connections at most, event streams included.
+        public var connectionLimit: Int = 4000
         /// Request bodies larger than this are refused with 413.
         public var bodyLimit: Int = 1 << 20
         /// Idle keep-alive connections are closed after this many seconds.
@@ -74,10 +75,17 @@ public final class MicroHTTPDServer: Service, Sendable {
     private let context: ServerContext
     private let requests: AsyncStream<DeferredRequest>
     private let daemon = Mutex<DaemonHandle?>(nil)
+    private let endStreams: @Sendable () -> Void
 
-    public init(configuration: Configuration, responder: Responder, logger: Logger) {
+    /// - Parameter endStreams: ends every open event stream and refuses new ones (`EventHub.closeAll`); called
+    ///   when shutdown begins, since libmicrohttpd must not be stopped while a stream's connection is suspended.
+    public init(
+        configuration: Configuration, responder: Responder, logger: Logger,
+        endStreams: @escaping @Sendable () -> Void = {}
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.endStreams = endStreams
         let (stream, continuation) = AsyncStream.makeStream(of: DeferredRequest.self)
         self.requests = stream
         self.context = ServerContext(
@@ -121,19 +129,23 @@ public final class MicroHTTPDServer: Service, Sendable {
                     }
                 }
             } onCancel: {
+                self.endStreams()
                 self.context.finish()
             }
         } onGracefulShutdown: {
+            self.endStreams()
             self.context.finish()
         }
         stop()
     }
 
-    /// Stops the daemon. Every deferred request has been answered by now; the short pause lets libmicrohttpd
-    /// process the last resumes before it is stopped.
+    /// Stops the daemon. Every deferred request has been answered and every event stream ended by now; the short
+    /// pause lets libmicrohttpd process the last resumes before it is stopped (stopping it with a suspended
+    /// connection aborts the process).
     private func stop() {
+        endStreams()
         guard let handle = daemon.withLock({ $0.take() }) else { return }
-        usleep(100_000)
+        usleep(200_000)
         MHD_stop_daemon(handle.raw)
         Unmanaged.passUnretained(context).release()
         logger.info("HTTP server stopped")

@@ -1,0 +1,51 @@
+import Foundation
+import JobModel
+import QMP
+
+extension JobManager {
+    /// The least time between two `JOB_PROGRESS` events of one job.
+    static let progressEventInterval = 0.5
+
+    /// Journals `event`, then hands it to the subscribers: an event is in the journal before any client sees it.
+    /// - Parameter durable: fsync the journal (status and QEMU events); progress events are not worth an fsync.
+    func emit(_ event: JobEvent, durable: Bool = true) {
+        do {
+            try eventJournal?.append(event.journalEntry, durable: durable)
+        } catch {
+            logger.error("could not append to the event journal", metadata: ["error": "\(error)"])
+        }
+        events.append(event)
+    }
+
+    /// Passes on one of QEMU's `BLOCK_JOB_*` events about `job`, with QEMU's data.
+    func emitEngineEvent(_ event: QMPEvent, job: String) {
+        emit(
+            JobEvent(
+                id: book.nextEventID(), name: event.name, job: job, jobType: book.record(job)?.type, data: event.data,
+                at: event.timestamp))
+    }
+
+    /// Emits `JOB_PROGRESS` for `record` if its progress moved and the last one is at least
+    /// `progressEventInterval` old.
+    func emitProgressIfMoved(_ record: JobRecord, at time: Date) {
+        if let last = lastProgressEvent[record.id],
+            last.current == record.currentProgress || time.timeIntervalSince(last.at) < Self.progressEventInterval
+        {
+            return
+        }
+        guard record.status != .null, record.status != .concluded else { return }
+        lastProgressEvent[record.id] = (time, record.currentProgress)
+        let stats = record.stats(now: time)
+        emit(
+            JobEvent(
+                id: book.nextEventID(), name: "JOB_PROGRESS", job: record.id, jobType: record.type,
+                data: [
+                    "id": .string(record.id), "type": record.type.map { .string($0.rawValue) } ?? .null,
+                    "status": .string(record.status.rawValue), "current-progress": .int(record.currentProgress),
+                    "total-progress": .int(record.totalProgress),
+                    "rate": stats.recentRate.map(JSONValue.double) ?? .null,
+                ],
+                at: time),
+            durable: false)
+    }
+}
