@@ -165,8 +165,14 @@ extension Integration {
                 .compactMap { FileManager.default.contents(atPath: $0) }
                 .flatMap { $0.split(separator: UInt8(ascii: "\n")) }
                 .compactMap { try? JSONValue.parse(Data($0)) }
-                let b0 = journal.filter { $0["job"] == "b0" && $0["run"] == 1 }.compactMap { $0["status"]?.stringValue }
-                #expect(Array(b0.suffix(4)) == ["waiting", "pending", "concluded", "null"], "\(b0)")
+                let b0 = journal.filter { $0["job"] == "b0" && $0["event"] == "JOB_STATUS_CHANGE" }
+                    .compactMap { $0["data"]?["status"]?.stringValue }
+                let runs = b0.split(separator: "created", omittingEmptySubsequences: true)
+                #expect(runs.count == 3, "\(b0)")
+                for run in runs {
+                    #expect(Array(run.suffix(4)) == ["waiting", "pending", "concluded", "null"], "\(b0)")
+                }
+                #expect(journal.contains { $0["job"] == "b0" && $0["event"] == "BLOCK_JOB_COMPLETED" })
                 let epochs = Set(journal.compactMap { $0["id"]?.stringValue?.split(separator: "-").first })
                 #expect(!epochs.isEmpty)
                 await gate.cleanUp()

@@ -5,25 +5,37 @@ import Testing
 
 /// Helpers for comparing what jobgate saw with QEMU's status sequences (reference section 12).
 enum Scenario {
+    /// The longest a `paused`/`standby` may last to count as a drain pair: well under the 50 ms a test holds a
+    /// pause it asked for (`holdRequestedPause`).
+    static let drainPairLimit = 0.025
+
     /// The statuses a record went through, without QEMU's internal drain pairs: a `paused`/`standby` that
-    /// lasted under 5 ms before `running`/`ready` came back (reference 13.1; drain pairs last microseconds, and a
+    /// lasted under `drainPairLimit` before `running`/`ready` came back (reference 13.1; drain pairs last
+    /// microseconds, a few milliseconds when the machine is busy, and a
     /// pause a test asks for is held with `holdRequestedPause` before it is lifted).
     static func statuses(_ record: JSONValue) -> [String] {
-        let entries: [(status: String, at: Date)] =
+        withoutDrainPairs(
             record["status-history"]?.arrayValue?.compactMap { entry in
-                guard let status = entry["status"]?.stringValue, let text = entry["at"]?.stringValue,
-                    let at = try? Date(
-                        text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
+                guard let status = entry["status"]?.stringValue, let at = entry["at"]?.stringValue.flatMap(date)
                 else { return nil }
                 return (status, at)
-            } ?? []
+            } ?? [])
+    }
+
+    /// An RFC 3339 time with fractional seconds, as jobgate writes them.
+    static func date(_ text: String) -> Date? {
+        try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
+    }
+
+    /// Statuses in order, without drain pairs (see `statuses(_:)`).
+    static func withoutDrainPairs(_ entries: [(status: String, at: Date)]) -> [String] {
         var result: [(status: String, at: Date)] = []
         var index = 0
         while index < entries.count {
             let entry = entries[index]
             if index + 1 < entries.count, ["paused", "standby"].contains(entry.status),
                 let previous = result.last?.status, entries[index + 1].status == previous,
-                entries[index + 1].at.timeIntervalSince(entry.at) < 0.005
+                entries[index + 1].at.timeIntervalSince(entry.at) < drainPairLimit
             {
                 index += 2
                 continue
