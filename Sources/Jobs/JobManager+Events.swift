@@ -31,6 +31,7 @@ extension JobManager {
         for info in blockJobs {
             if let device = info["device"]?.stringValue { blockInfo[device] = info }
         }
+        var progress: [JobEvent] = []
         for info in jobs {
             guard let jobID = info["id"]?.stringValue, id == nil || jobID == id,
                 let record = book.record(jobID), record.status != .null
@@ -41,8 +42,9 @@ extension JobManager {
             if let block = blockInfo[jobID] { updated.apply(blockJobInfo: block) }
             updated.sampleProgress(at: now)
             if updated != before { publish(updated, durably: updated.error != before.error) }
-            emitProgressIfMoved(updated, at: now)
+            if let event = progressEvent(for: updated, at: now) { progress.append(event) }
         }
+        emit(progress, durable: false)
     }
 
     /// After (re)connecting: adopt every job the engine has, refresh them, and close the records of jobs that

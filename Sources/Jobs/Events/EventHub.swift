@@ -105,38 +105,48 @@ public final class EventHub: Sendable {
 
     /// Adds the next event (ids must grow) and wakes the subscribers it concerns. Never waits for a subscriber.
     public func append(_ event: JobEvent) {
+        append(contentsOf: [event])
+    }
+
+    /// Adds events at once (ids must grow): a subscriber is woken once for all of them, which matters with many
+    /// subscribers and bursts (the progress of every running job is sampled at the same moment).
+    public func append(contentsOf events: [JobEvent]) {
         state.withLock { state in
-            let oldHead = state.head
-            state.log.append(event)
-            if state.log.count > configuration.history + configuration.history / 4 {
-                let drop = state.log.count - configuration.history
-                state.droppedThrough = state.log[drop - 1].id
-                state.log.removeFirst(drop)
-                state.base += drop
-            }
-            let head = state.head
-            for (key, subscriber) in state.subscribers where !subscriber.ending {
-                var subscriber = subscriber
-                if subscriber.position == oldHead {
-                    // Caught up: either this event is for it, or it stays caught up.
-                    if event.id > subscriber.after && subscriber.filter.matches(event) {
-                        Self.wake(&subscriber)
-                    } else {
-                        subscriber.position = head
-                    }
-                } else if head - max(subscriber.position, subscriber.liveStart) > configuration.queueLimit
-                    || subscriber.position < state.base
-                {
-                    subscriber.pending.append(resyncFrame(reason: "queue-overflow", resumeAt: event.id))
-                    subscriber.position = head
-                    subscriber.frameOffset = 0
-                    subscriber.ending = true
+            for event in events { add(event, to: &state) }
+        }
+    }
+
+    private func add(_ event: JobEvent, to state: inout State) {
+        let oldHead = state.head
+        state.log.append(event)
+        if state.log.count > configuration.history + configuration.history / 4 {
+            let drop = state.log.count - configuration.history
+            state.droppedThrough = state.log[drop - 1].id
+            state.log.removeFirst(drop)
+            state.base += drop
+        }
+        let head = state.head
+        for (key, subscriber) in state.subscribers where !subscriber.ending {
+            var subscriber = subscriber
+            if subscriber.position == oldHead {
+                // Caught up: either this event is for it, or it stays caught up.
+                if event.id > subscriber.after && subscriber.filter.matches(event) {
                     Self.wake(&subscriber)
                 } else {
-                    Self.wake(&subscriber)
+                    subscriber.position = head
                 }
-                state.subscribers[key] = subscriber
+            } else if head - max(subscriber.position, subscriber.liveStart) > configuration.queueLimit
+                || subscriber.position < state.base
+            {
+                subscriber.pending.append(resyncFrame(reason: "queue-overflow", resumeAt: event.id))
+                subscriber.position = head
+                subscriber.frameOffset = 0
+                subscriber.ending = true
+                Self.wake(&subscriber)
+            } else {
+                Self.wake(&subscriber)
             }
+            state.subscribers[key] = subscriber
         }
     }
 
