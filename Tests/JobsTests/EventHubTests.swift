@@ -145,6 +145,22 @@ import Testing
         #expect(hub.subscriberCount == 0)
     }
 
+    @Test("a per-job stream ends once its job's records are forgotten; other streams go on")
+    func perJobStreamEnds() throws {
+        let hub = hub()
+        let perJob = try hub.subscribe(
+            filter: EventFilter(jobs: ["b0"]), after: nil, current: current(0), endsWithJob: "b0")
+        let everything = try hub.subscribe(filter: EventFilter(), after: nil, current: current(0))
+        hub.append(event(1))
+        #expect(ids(drain(perJob).text) == ["7-1"])
+        hub.jobsForgotten(["b1"])
+        #expect(drain(perJob).suspended, "another job's records do not end it")
+        hub.jobsForgotten(["b0"])
+        #expect(drain(perJob).suspended == false)
+        hub.append(event(2))
+        #expect(ids(drain(everything).text) == ["7-1", "7-2"])
+    }
+
     @Test("event ids parse and order by epoch, then sequence")
     func eventIDs() {
         #expect(EventID("3-17") == EventID(epoch: 3, sequence: 17))
