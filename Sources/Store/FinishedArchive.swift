@@ -140,7 +140,7 @@ final class FinishedArchive: Sendable {
                 continue
             }
             read.entries.append(
-                Loaded(key: "\(entry.record.id)~\(entry.record.run)", record: entry.record, text: data[start..<end]))
+                Loaded(key: SnapshotStore.key(of: entry.record), record: entry.record, text: data[start..<end]))
         }
         if !bad.isEmpty || complete < bytes.count {
             repair(segment, bytes: bytes, bad: bad, complete: complete)

@@ -255,9 +255,6 @@ public final class EventHub: Sendable {
         let data: JSONValue = [
             "reason": .string(reason), "detail": .string(detail), "event-cursor": .string(id.description),
         ]
-        var frame = Data("id: \(id)\nevent: resync\ndata: ".utf8)
-        frame.append(data.serialized())
-        frame.append(contentsOf: Array("\n\n".utf8))
-        return frame
+        return JobEvent.frame(id: id, name: "resync", data: data)
     }
 }

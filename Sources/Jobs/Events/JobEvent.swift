@@ -33,10 +33,15 @@ public struct JobEvent: Sendable {
         self.job = job
         self.jobType = jobType
         self.data = data
+        self.frame = Self.frame(id: id, name: name, data: data)
+    }
+
+    /// The wire form of one event: `id:`, `event:` and `data:` lines and the blank line that ends it.
+    static func frame(id: EventID, name: String, data: JSONValue) -> Data {
         var frame = Data("id: \(id)\nevent: \(name)\ndata: ".utf8)
         frame.append(data.serialized())
         frame.append(contentsOf: Array("\n\n".utf8))
-        self.frame = frame
+        return frame
     }
 
     /// The line the journal keeps for it.
