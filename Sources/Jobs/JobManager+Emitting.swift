@@ -27,10 +27,15 @@ extension JobManager {
 
     /// Passes on one of QEMU's `BLOCK_JOB_*` events about `job`, with QEMU's data.
     func emitEngineEvent(_ event: QMPEvent, job: String) {
-        emit(
-            JobEvent(
-                id: book.nextEventID(), name: event.name, job: job, jobType: book.record(job)?.type, data: event.data,
-                at: event.timestamp))
+        let type = latest(job)?.type
+        let make: @Sendable (EventID) -> JobEvent = { id in
+            JobEvent(id: id, name: event.name, job: job, jobType: type, data: event.data, at: event.timestamp)
+        }
+        if staged != nil {
+            staged!.steps.append(.event(make))
+        } else {
+            emit(make(book.nextEventID()))
+        }
     }
 
     /// `JOB_PROGRESS` for `record` if its progress moved and the last one is at least `progressEventInterval`

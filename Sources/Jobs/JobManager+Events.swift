@@ -89,20 +89,20 @@ extension JobManager {
 
     // MARK: - Events
 
-    func apply(_ event: QMPEvent) async {
+    /// Applies one engine event without waiting for anything.
+    /// - Returns: the id of a job to refresh from `query-jobs` afterwards (a create/amend/snapshot-* job that
+    ///   concluded: they report their error only there), or nil.
+    func applyWithoutWaiting(_ event: QMPEvent) -> String? {
         let data = event.data
         switch event.name {
         case "JOB_STATUS_CHANGE":
             guard let id = data["id"]?.stringValue,
                 let next = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
-            else { return }
+            else { return nil }
             apply(status: next, to: id, at: event.timestamp)
-            if next == .concluded, let type = book.record(id)?.type, !type.isBlockJob {
-                // create/amend/snapshot-* report their error only through query-jobs.
-                try? await refreshFromEngine(only: id)
-            }
+            if next == .concluded, let type = latest(id)?.type, !type.isBlockJob { return id }
         case "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED", "BLOCK_JOB_READY":
-            guard let id = data["device"]?.stringValue else { return }
+            guard let id = data["device"]?.stringValue else { return nil }
             change(id, durably: false) { record in
                 if let offset = data["offset"]?.intValue { record.currentProgress = offset }
                 if let length = data["len"]?.intValue { record.totalProgress = length }
@@ -113,10 +113,10 @@ extension JobManager {
             }
             emitEngineEvent(event, job: id)
         case "BLOCK_JOB_PENDING":
-            guard let id = data["id"]?.stringValue else { return }
+            guard let id = data["id"]?.stringValue else { return nil }
             emitEngineEvent(event, job: id)
         case "BLOCK_JOB_ERROR":
-            guard let id = data["device"]?.stringValue else { return }
+            guard let id = data["device"]?.stringValue else { return nil }
             change(id, durably: false) { record in
                 record.lastIOError = JobRecord.IOErrorReport(
                     operation: data["operation"]?.stringValue ?? "", action: data["action"]?.stringValue ?? "",
@@ -126,6 +126,7 @@ extension JobManager {
         default:
             break
         }
+        return nil
     }
 
     /// Forgets jobs that a refused command created and rolled back (QEMU emits created ... null for them), whether
@@ -150,11 +151,11 @@ extension JobManager {
             if next == .null { refusedCreations.remove(id) }
             return
         }
-        guard let current = book.record(id), current.status != .null || next != .created else {
+        guard let current = latest(id), current.status != .null || next != .created else {
             let creation = creations[id]
             var record = JobRecord(id: id, type: creation?.type, status: next, createdAt: time)
             record.request = creation?.request
-            record.run = book.nextRun(of: id)
+            record.run = nextRunNumber(of: id)
             publishNewRun(record)
             return
         }

@@ -6,7 +6,7 @@ extension JobManager {
     /// - Returns: the new record, or nil if there is none for `id`.
     @discardableResult
     func change(_ id: String, durably: Bool, _ body: (inout JobRecord) -> Void) -> JobRecord? {
-        guard var record = book.record(id) else { return nil }
+        guard var record = latest(id) else { return nil }
         body(&record)
         publish(record, durably: durably)
         return record
@@ -19,6 +19,11 @@ extension JobManager {
         guard !record.isPartial else {
             // A partial record stands for a finished file on disk; writing it back would lose its body.
             logger.error("refusing to change a finished record", metadata: ["job_id": "\(record.id)"])
+            return
+        }
+        if staged != nil {
+            let announcing = durably && latest(record.id)?.status != record.status
+            staged!.stage(record, durably: durably, as: .put(record, announcing: announcing))
             return
         }
         if durably {
@@ -35,17 +40,25 @@ extension JobManager {
 
     /// Publishes the first state of a new run (durably).
     func publishNewRun(_ record: JobRecord) {
+        if staged != nil {
+            staged!.stage(record, durably: true, as: .begin(record))
+            return
+        }
         persist(record)
         journal(book.begin(record), record)
     }
 
     /// Journals a status change and hands it to the subscribers (after the record is on disk).
     private func journal(_ eventID: EventID, _ record: JobRecord) {
-        emit(
-            JobEvent(
-                id: eventID, name: "JOB_STATUS_CHANGE", job: record.id, jobType: record.type,
-                data: ["id": .string(record.id), "status": .string(record.status.rawValue)],
-                at: record.statusHistory.last?.at ?? record.updatedAt))
+        emit(statusChangeEvent(eventID, record))
+    }
+
+    /// The `JOB_STATUS_CHANGE` of `record`'s latest status.
+    func statusChangeEvent(_ eventID: EventID, _ record: JobRecord) -> JobEvent {
+        JobEvent(
+            id: eventID, name: "JOB_STATUS_CHANGE", job: record.id, jobType: record.type,
+            data: ["id": .string(record.id), "status": .string(record.status.rawValue)],
+            at: record.statusHistory.last?.at ?? record.updatedAt)
     }
 
     /// Forgets runs, in memory and on disk (one batch: removing many archived records rewrites each segment once).

@@ -26,6 +26,8 @@ public actor JobManager {
     let retention: RetentionPolicy
     /// When retention last ran.
     var lastPruned = Date.distantPast
+    /// Changes of the batch of engine events being applied, not yet published (nil outside a batch).
+    var staged: StagedChanges?
     /// Requests under way, by job id: what to put in the record if an event announces the job before the reply.
     var creations: [String: (type: JobType, request: JSONValue)] = [:]
     /// Jobs QEMU created and rolled back inside a command it then refused: their remaining events are ignored
@@ -58,15 +60,19 @@ public actor JobManager {
         guard book.isRestored else { throw JobError.starting }
     }
 
-    /// Applies engine signals until the sequence ends. Call once.
-    public func run(signals: some AsyncSequence<QMPSignal, Never>) async {
-        for await signal in signals {
-            switch signal {
-            case .connected: await reconcile()
-            case .event(let event): await apply(event)
-            case .disconnected: break
-            }
+    /// Applies engine signals until the sequence ends, in batches: what arrived while the last batch was being
+    /// applied is applied, and made durable, together (see `StagedChanges`). Call once.
+    public func run<Signals: AsyncSequence & Sendable>(signals: Signals) async
+    where Signals.Element == QMPSignal, Signals.Failure == Never {
+        let buffer = SignalBuffer()
+        let pump = Task {
+            for await signal in signals { buffer.push(signal) }
+            buffer.finish()
         }
+        while let batch = await buffer.next() {
+            await apply(batch)
+        }
+        await pump.value
         store?.flush()
     }
 

@@ -11,23 +11,34 @@ enum AtomicFile {
     /// Writes `data` to `path` atomically and durably.
     /// - Throws: `StoreError.io` with the failing step and the system's reason.
     static func write(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw StoreError.io(step: "open \(temporary)", reason: lastError()) }
-        let ok = writeAll(data, to: descriptor) && fsync(descriptor) == 0
-        let reason = lastError()
-        close(descriptor)
-        guard ok else {
-            unlink(temporary)
-            throw StoreError.io(step: "write \(temporary)", reason: reason)
-        }
-        guard rename(temporary, path) == 0 else {
+        try write([(data, path)])
+    }
+
+    /// Writes several files of one directory atomically and durably, with one directory fsync for all: every
+    /// temporary file is written and fsynced, then each is renamed over its target. A crash leaves each file old or
+    /// new, never torn.
+    /// - Throws: `StoreError.io` with the failing step and the system's reason.
+    static func write(_ files: [(data: Data, path: String)]) throws {
+        guard let first = files.first else { return }
+        var written: [String] = []
+        defer { for temporary in written { unlink(temporary) } }
+        for (data, path) in files {
+            let temporary = path + ".tmp"
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw StoreError.io(step: "open \(temporary)", reason: lastError()) }
+            written.append(temporary)
+            let ok = writeAll(data, to: descriptor) && fsync(descriptor) == 0
             let reason = lastError()
-            unlink(temporary)
-            throw StoreError.io(step: "rename to \(path)", reason: reason)
+            close(descriptor)
+            guard ok else { throw StoreError.io(step: "write \(temporary)", reason: reason) }
         }
-        try syncDirectory(directory)
+        for (_, path) in files {
+            guard rename(path + ".tmp", path) == 0 else {
+                throw StoreError.io(step: "rename to \(path)", reason: lastError())
+            }
+            written.removeAll { $0 == path + ".tmp" }
+        }
+        try syncDirectory((first.path as NSString).deletingLastPathComponent)
     }
 
     /// Writes all of `data` at the descriptor's position (retrying short writes and EINTR).

@@ -58,26 +58,38 @@ public final class SnapshotStore: Sendable {
         record.status == .null && record.finalStats != nil
     }
 
-    /// Writes one record where it belongs (caller holds `writeLock`): a finished one is appended to the archive and
-    /// its snapshot file, if any, deleted (a crash in between leaves both; loading prefers the archive).
-    private func write(_ record: JobRecord) throws {
-        let path = directory + "/" + Self.fileName(of: record)
-        guard Self.isFinished(record) else {
-            try AtomicFile.write(try Self.encode(record), to: path)
-            return
+    /// Writes records where they belong (caller holds `writeLock`), with one round of fsyncs for all: finished
+    /// ones are appended to the archive and their snapshot files, if any, deleted (a crash in between leaves
+    /// both; loading prefers the archive); the others replace their files atomically.
+    private func write(_ records: [JobRecord]) throws {
+        let finished = records.filter(Self.isFinished)
+        if !finished.isEmpty {
+            try archive.append(finished.map { ($0, $0.json(now: Date()).serialized()) })
+            for record in finished { unlink(directory + "/" + Self.fileName(of: record)) }
         }
-        try archive.append([(record, record.json(now: Date()).serialized())])
-        unlink(path)
+        try AtomicFile.write(
+            try records.filter { !Self.isFinished($0) }.map {
+                (try Self.encode($0), directory + "/" + Self.fileName(of: $0))
+            }
+        )
     }
 
     /// Writes `record` now; returns once it is durable. Blocks the caller for one write and two fsyncs.
     /// - Throws: `StoreError.io`.
     public func save(_ record: JobRecord) throws {
-        let name = Self.fileName(of: record)
+        try saveAll([record])
+    }
+
+    /// Writes `records` (at most one state per run) now, with one round of fsyncs for all; returns once they are
+    /// durable. A pending coalesced save of any of them is dropped.
+    /// - Throws: `StoreError.io`.
+    public func saveAll(_ records: [JobRecord]) throws {
         writeLock.lock()
         defer { writeLock.unlock() }
-        pending.withLock { _ = $0.records.removeValue(forKey: name) }
-        try write(record)
+        pending.withLock { pending in
+            for record in records { _ = pending.records.removeValue(forKey: Self.fileName(of: record)) }
+        }
+        try write(records)
     }
 
     /// Schedules `record` for the next flush (about a second from now); a later state replaces an earlier one.
@@ -100,13 +112,12 @@ public final class SnapshotStore: Sendable {
             defer { pending = ([:], false) }
             return pending.records
         }
-        for record in records.values {
-            do {
-                try write(record)
-            } catch {
-                logger.error(
-                    "could not persist a job record", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
-            }
+        do {
+            try write(Array(records.values))
+        } catch {
+            logger.error(
+                "could not persist job records",
+                metadata: ["job_ids": "\(records.values.map(\.id).sorted())", "error": "\(error)"])
         }
     }
 

@@ -163,10 +163,14 @@ extension Integration {
 
         @Test("too-old and unknown cursors get a resync; bad cursors and filters are 400; filters; per-job 204")
         func resyncFiltersAndPerJob() async throws {
-            try await JobgateInstance.with(arguments: ["--stop-engine-on-exit", "--event-history", "5"]) { gate in
+            // History for 16 events; the three jobs before the first subscription make about 27.
+            try await JobgateInstance.with(arguments: ["--stop-engine-on-exit", "--event-history", "16"]) { gate in
                 try await nullNodes(gate, size: 1_048_576)
-                try await gate.createJob(#"{"type":"backup","id":"a0","device":"s","target":"t","sync":"full"}"#)
-                try await gate.waitForJob("a0", status: ["null"])
+                for id in ["a0", "b0", "c0"] {
+                    try await gate.createJob(
+                        #"{"type":"backup","id":"\#(id)","device":"s","target":"t","sync":"full"}"#)
+                    try await gate.waitForJob(id, status: ["null"])
+                }
                 let listed = try #require(try await gate.http.get("/jobs").json?["event-cursor"]?.stringValue)
                 let epoch = listed.split(separator: "-")[0]
 
