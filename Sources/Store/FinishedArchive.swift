@@ -117,7 +117,8 @@ final class FinishedArchive: Sendable {
     }
 
     /// Reads one segment's index and maps its data; repairs a torn tail and quarantines bad lines.
-    private func readSegment(_ segment: Int) -> SegmentRead {
+    /// - Returns: nil if the files cannot be read (the segment is then left alone, not taken for empty).
+    private func readSegment(_ segment: Int) -> SegmentRead? {
         let indexPath = path(segment, "index")
         let bytes: [UInt8]
         let data: Data
@@ -126,7 +127,7 @@ final class FinishedArchive: Sendable {
             data = try MappedFile.map(path(segment, "data"))
         } catch {
             logger.error("could not read an archive segment", metadata: ["segment": "\(segment)", "error": "\(error)"])
-            return SegmentRead()
+            return nil
         }
         let (entries, parsedBad, complete) = JobRecord.archiveIndex(bytes, version: SnapshotStore.schemaVersion)
         var read = SegmentRead()
