@@ -37,9 +37,11 @@ public struct Responder: Sendable {
         }
     }
 
+    /// Server errors are warnings, except 503: it says "not yet" (records loading, engine starting or
+    /// reconnecting, shutting down), which the engine supervisor already logs once, while probes ask many times.
     private func log(_ request: Request, _ response: Response) {
         logger.log(
-            level: response.status >= 500 ? .warning : .debug, "request",
+            level: response.status >= 500 && response.status != 503 ? .warning : .debug, "request",
             metadata: ["method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)"])
     }
 
