@@ -72,6 +72,9 @@ public struct JobRecord: Sendable, Equatable {
     /// The verbs QEMU's verb table allows in the current status.
     public var allowedVerbs: [JobVerb] { JobVerb.allowed(in: status) }
 
+    /// `<id>~<run>`: names one run of a job (its snapshot file, its archive entry). `~` cannot occur in a job id.
+    public var runKey: String { "\(id)~\(run)" }
+
     /// Records a status change at `time`; a repeat of the current status is ignored, as QEMU never emits one.
     public mutating func enter(_ next: JobStatus, at time: Date) {
         guard next != status else { return }

@@ -113,7 +113,7 @@ public final class JobBook: Sendable {
             var records: [(record: JobRecord, json: Data?)] = []
             while index < state.order.count && records.count < limit {
                 if let record = state.current[state.order[index].id], matching(record) {
-                    records.append((record, state.json[Self.textKey(record)]))
+                    records.append((record, state.json[record.runKey]))
                 }
                 index += 1
             }
@@ -127,17 +127,13 @@ public final class JobBook: Sendable {
     public func cacheJSON(_ json: Data, for record: JobRecord) {
         guard record.finalStats != nil, record.status == .null else { return }
         state.withLock { state in
-            if state.current[record.id] == record { state.json[Self.textKey(record)] = json }
+            if state.current[record.id] == record { state.json[record.runKey] = json }
         }
     }
 
     /// The stored JSON text of `record`, if it is one that can no longer change (always there for partial ones).
     public func storedText(of record: JobRecord) -> Data? {
-        state.withLock { $0.json[Self.textKey(record)] }
-    }
-
-    static func textKey(_ record: JobRecord) -> String {
-        "\(record.id)~\(record.run)"
+        state.withLock { $0.json[record.runKey] }
     }
 
     /// The current run of `id`, if any.
@@ -187,7 +183,7 @@ public final class JobBook: Sendable {
                 state.insertKey(ListKey(record))
             }
             state.current[record.id] = record
-            state.json[Self.textKey(record)] = nil
+            state.json[record.runKey] = nil
             state.track(record)
             guard announcing else { return nil }
             state.sequence += 1
@@ -222,7 +218,7 @@ public final class JobBook: Sendable {
     /// Forgets one run (retention, or a job QEMU created and rolled back within a refused command).
     func remove(_ record: JobRecord) {
         state.withLock { state in
-            state.json[Self.textKey(record)] = nil
+            state.json[record.runKey] = nil
             if state.current[record.id]?.run == record.run {
                 state.removeKey(ListKey(record))
                 state.current[record.id] = state.earlier[record.id]?.popLast()
@@ -258,7 +254,7 @@ public final class JobBook: Sendable {
                     state.current[record.id] = record
                 }
                 if let json, record.status == .null, record.finalStats != nil {
-                    state.json[Self.textKey(record)] = json
+                    state.json[record.runKey] = json
                 }
             }
             for id in state.earlier.keys { state.earlier[id]!.sort { $0.run < $1.run } }

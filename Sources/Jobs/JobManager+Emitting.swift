@@ -16,9 +16,7 @@ extension JobManager {
     func emit(_ batch: [JobEvent], durable: Bool) {
         guard !batch.isEmpty else { return }
         do {
-            for (index, event) in batch.enumerated() {
-                try eventJournal?.append(event.journalEntry, durable: durable && index == batch.count - 1)
-            }
+            try eventJournal?.append(batch.map(\.journalEntry), durable: durable)
         } catch {
             logger.error("could not append to the event journal", metadata: ["error": "\(error)"])
         }
@@ -31,11 +29,7 @@ extension JobManager {
         let make: @Sendable (EventID) -> JobEvent = { id in
             JobEvent(id: id, name: event.name, job: job, jobType: type, data: event.data, at: event.timestamp)
         }
-        if staged != nil {
-            staged!.steps.append(.event(make))
-        } else {
-            emit(make(book.nextEventID()))
-        }
+        stage(.event(make), of: nil, durably: false)
     }
 
     /// `JOB_PROGRESS` for `record` if its progress moved and the last one is at least `progressEventInterval`

@@ -25,11 +25,11 @@ struct StagedChanges {
     /// The latest state of each run that must be on disk before the batch is published (by `id~run`).
     var durable: [String: JobRecord] = [:]
 
-    mutating func stage(_ record: JobRecord, durably: Bool, as step: Step) {
+    mutating func stage(_ step: Step, of record: JobRecord?, durably: Bool) {
         steps.append(step)
+        guard let record else { return }
         latest[record.id] = record
-        let key = "\(record.id)~\(record.run)"
-        if durably || durable[key] != nil { durable[key] = record }
+        if durably || durable[record.runKey] != nil { durable[record.runKey] = record }
     }
 }
 
@@ -42,6 +42,15 @@ extension JobManager {
     /// The run number a new run of `id` gets, staged runs included.
     func nextRunNumber(of id: String) -> Int {
         staged?.latest[id].map { $0.run + 1 } ?? book.nextRun(of: id)
+    }
+
+    /// Adds a step to the batch under way, or, outside a batch, publishes it at once as a batch of one.
+    /// `record`: the state the step makes current (nil for an event that changes no record).
+    func stage(_ step: StagedChanges.Step, of record: JobRecord?, durably: Bool) {
+        let immediate = staged == nil
+        if immediate { staged = StagedChanges() }
+        staged!.stage(step, of: record, durably: durably)
+        if immediate { commitStaged() }
     }
 
     /// Applies a batch of engine signals with their changes staged, then publishes them at once; a reconnect and
@@ -75,7 +84,10 @@ extension JobManager {
             do {
                 try store?.saveAll(Array(changes.durable.values))
             } catch {
-                logger.critical("could not persist job records", metadata: ["error": "\(error)"])
+                // The changes happened in QEMU all the same; publish them, and say loudly that they are not durable.
+                logger.critical(
+                    "could not persist job records",
+                    metadata: ["job_ids": "\(changes.durable.values.map(\.id).sorted())", "error": "\(error)"])
             }
         }
         var events: [JobEvent] = []
@@ -83,7 +95,7 @@ extension JobManager {
             switch step {
             case .put(let record, let announcing):
                 if let id = book.put(record, announcing: announcing) { events.append(statusChangeEvent(id, record)) }
-                if changes.durable["\(record.id)~\(record.run)"] == nil { store?.saveSoon(record) }
+                if changes.durable[record.runKey] == nil { store?.saveSoon(record) }
             case .begin(let record):
                 events.append(statusChangeEvent(book.begin(record), record))
             case .event(let make):

@@ -14,43 +14,21 @@ extension JobManager {
 
     /// Makes `record` the current state of its run. `durably`: it is written to disk first, and only then
     /// visible (status changes, creations); otherwise it is visible at once and written within about a second
-    /// (progress). Runs synchronously on the actor, so no other change interleaves.
+    /// (progress). A status change is announced as an event once it is visible. Within a batch of engine events
+    /// this is staged and published with the batch (`commitStaged`); otherwise at once, as a batch of one.
     func publish(_ record: JobRecord, durably: Bool) {
         guard !record.isPartial else {
             // A partial record stands for a finished file on disk; writing it back would lose its body.
             logger.error("refusing to change a finished record", metadata: ["job_id": "\(record.id)"])
             return
         }
-        if staged != nil {
-            let announcing = durably && latest(record.id)?.status != record.status
-            staged!.stage(record, durably: durably, as: .put(record, announcing: announcing))
-            return
-        }
-        if durably {
-            let previous = book.record(record.id)?.status
-            persist(record)
-            if let eventID = book.put(record, announcing: previous != record.status) {
-                journal(eventID, record)
-            }
-        } else {
-            book.put(record)
-            store?.saveSoon(record)
-        }
+        let announcing = durably && latest(record.id)?.status != record.status
+        stage(.put(record, announcing: announcing), of: record, durably: durably)
     }
 
-    /// Publishes the first state of a new run (durably).
+    /// Publishes the first state of a new run (durably), announced as an event.
     func publishNewRun(_ record: JobRecord) {
-        if staged != nil {
-            staged!.stage(record, durably: true, as: .begin(record))
-            return
-        }
-        persist(record)
-        journal(book.begin(record), record)
-    }
-
-    /// Journals a status change and hands it to the subscribers (after the record is on disk).
-    private func journal(_ eventID: EventID, _ record: JobRecord) {
-        emit(statusChangeEvent(eventID, record))
+        stage(.begin(record), of: record, durably: true)
     }
 
     /// The `JOB_STATUS_CHANGE` of `record`'s latest status.
@@ -74,16 +52,6 @@ extension JobManager {
                 metadata: [
                     "job_ids": "\(records.prefix(5).map(\.id))", "count": "\(records.count)", "error": "\(error)",
                 ])
-        }
-    }
-
-    private func persist(_ record: JobRecord) {
-        do {
-            try store?.save(record)
-        } catch {
-            // The change still happened in QEMU; report it, and say loudly that it is not durable.
-            logger.critical(
-                "could not persist a job record", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
         }
     }
 

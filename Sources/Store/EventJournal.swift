@@ -31,10 +31,20 @@ public final class EventJournal: Sendable {
     /// not of the machine).
     /// - Throws: `StoreError.io`.
     public func append(_ event: JSONValue, durable: Bool = true) throws {
-        var line = event.serialized()
-        line.append(UInt8(ascii: "\n"))
+        try append([event], durable: durable)
+    }
+
+    /// Appends events in order, with one write and (if `durable`) one fdatasync for all.
+    /// - Throws: `StoreError.io`.
+    public func append(_ events: [JSONValue], durable: Bool) throws {
+        guard !events.isEmpty else { return }
+        var lines = Data()
+        for event in events {
+            lines.append(event.serialized())
+            lines.append(UInt8(ascii: "\n"))
+        }
         try file.withLock { file in
-            if file == nil || file!.size + line.count > maximumBytes && file!.size > 0 {
+            if file == nil || file!.size + lines.count > maximumBytes && file!.size > 0 {
                 if let open = file {
                     close(open.descriptor)
                     guard rename(currentPath, previousPath) == 0 else {
@@ -51,11 +61,10 @@ public final class EventJournal: Sendable {
                 file = (descriptor, Int(status.st_size))
                 try AtomicFile.syncDirectory(directory)
             }
-            let written = line.withUnsafeBytes { write(file!.descriptor, $0.baseAddress, $0.count) }
-            guard written == line.count, !durable || fdatasync(file!.descriptor) == 0 else {
+            guard AtomicFile.writeAll(lines, to: file!.descriptor), !durable || fdatasync(file!.descriptor) == 0 else {
                 throw StoreError.io(step: "append to \(currentPath)", reason: String(cString: strerror(errno)))
             }
-            file!.size += line.count
+            file!.size += lines.count
         }
     }
 

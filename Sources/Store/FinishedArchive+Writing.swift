@@ -55,7 +55,7 @@ extension FinishedArchive {
         try Self.appendDurably(index, to: indexPath)
         if creating { try AtomicFile.syncDirectory(directory) }
         for (record, _) in chunk {
-            let key = SnapshotStore.key(of: record)
+            let key = record.runKey
             if let previous = state.owner[key] { state.live[previous, default: 1] -= 1 }
             state.owner[key] = segment
             state.live[segment, default: 0] += 1
@@ -92,7 +92,7 @@ extension FinishedArchive {
         var seen = Set<String>()
         var survivors: [(record: JobRecord, text: Data)] = []
         for entry in JobRecord.archiveIndex(bytes, version: SnapshotStore.schemaVersion).entries.reversed() {
-            let key = SnapshotStore.key(of: entry.record)
+            let key = entry.record.runKey
             guard state.owner[key] == segment, !removed.contains(key), seen.insert(key).inserted,
                 entry.offset + entry.length <= data.count
             else { continue }
@@ -114,7 +114,7 @@ extension FinishedArchive {
         state.next += 1
         state.lines[target] = survivors.count
         state.live[target] = survivors.count
-        for (record, _) in survivors { state.owner[SnapshotStore.key(of: record)] = target }
+        for (record, _) in survivors { state.owner[record.runKey] = target }
     }
 
     private static func size(of path: String) throws -> Int {

@@ -81,13 +81,13 @@ final class FinishedArchive: Sendable {
             if let segment = Int(name.dropLast(5)), !indexed.contains(segment) { unlink(directory + "/" + name) }
         }
         let segments = indexed.sorted(by: >)
-        let parsed = Mutex([Int: SegmentRead]())
+        let parsed = Mutex([Int: [Loaded]]())
         DispatchQueue.concurrentPerform(iterations: segments.count) { position in
             let read = readSegment(segments[position])
             parsed.withLock { $0[segments[position]] = read }
         }
         let reads = parsed.withLock { $0 }
-        let total = reads.values.reduce(0) { $0 + $1.entries.count }
+        let total = reads.values.reduce(0) { $0 + $1.count }
         var loaded: [Loaded] = []
         loaded.reserveCapacity(total)
         state.withLock { state in
@@ -97,8 +97,8 @@ final class FinishedArchive: Sendable {
             state.next = (segments.first ?? 0) + 1
             for segment in segments {
                 guard let read = reads[segment] else { continue }
-                state.lines[segment] = read.entries.count
-                for entry in read.entries.reversed() where state.owner[entry.key] == nil {
+                state.lines[segment] = read.count
+                for entry in read.reversed() where state.owner[entry.key] == nil {
                     state.owner[entry.key] = segment
                     state.live[segment, default: 0] += 1
                     loaded.append(entry)
@@ -112,13 +112,9 @@ final class FinishedArchive: Sendable {
         return loaded
     }
 
-    private struct SegmentRead {
-        var entries: [Loaded] = []
-    }
-
     /// Reads one segment's index and maps its data; repairs a torn tail and quarantines bad lines.
     /// - Returns: nil if the files cannot be read (the segment is then left alone, not taken for empty).
-    private func readSegment(_ segment: Int) -> SegmentRead? {
+    private func readSegment(_ segment: Int) -> [Loaded]? {
         let indexPath = path(segment, "index")
         let bytes: [UInt8]
         let data: Data
@@ -130,9 +126,9 @@ final class FinishedArchive: Sendable {
             return nil
         }
         let (entries, parsedBad, complete) = JobRecord.archiveIndex(bytes, version: SnapshotStore.schemaVersion)
-        var read = SegmentRead()
+        var read: [Loaded] = []
         var bad = parsedBad
-        read.entries.reserveCapacity(entries.count)
+        read.reserveCapacity(entries.count)
         for entry in entries {
             let start = data.startIndex + entry.offset
             let end = start + entry.length
@@ -140,8 +136,8 @@ final class FinishedArchive: Sendable {
                 bad.append((entry.line, "the record text is not where the index says"))
                 continue
             }
-            read.entries.append(
-                Loaded(key: SnapshotStore.key(of: entry.record), record: entry.record, text: data[start..<end]))
+            read.append(
+                Loaded(key: entry.record.runKey, record: entry.record, text: data[start..<end]))
         }
         if !bad.isEmpty || complete < bytes.count {
             repair(segment, bytes: bytes, bad: bad, complete: complete)

@@ -43,14 +43,9 @@ public final class SnapshotStore: Sendable {
             directory: directory + "/archive", quarantineDirectory: quarantineDirectory, logger: logger)
     }
 
-    /// The file of one run of a job. `~` cannot occur in a QEMU job id.
+    /// The file of one run of a job.
     static func fileName(of record: JobRecord) -> String {
-        key(of: record) + ".json"
-    }
-
-    /// How the archive knows one run of a job.
-    static func key(of record: JobRecord) -> String {
-        "\(record.id)~\(record.run)"
+        record.runKey + ".json"
     }
 
     /// Whether a record goes to the archive: it is gone from QEMU and can never change again.
@@ -130,8 +125,8 @@ public final class SnapshotStore: Sendable {
         for record in records {
             let name = Self.fileName(of: record)
             pending.withLock { _ = $0.records.removeValue(forKey: name) }
-            if archive.contains(Self.key(of: record)) {
-                archived.insert(Self.key(of: record))
+            if archive.contains(record.runKey) {
+                archived.insert(record.runKey)
                 continue
             }
             let path = directory + "/" + name

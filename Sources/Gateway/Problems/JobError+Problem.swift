@@ -131,6 +131,12 @@ extension Problem {
             detail: "request bodies are limited to \(limit) bytes", extensions: ["limit": .int(Int64(limit))])
     }
 
+    static func shuttingDown() -> Problem {
+        Problem(
+            "shutting-down", title: "Shutting down", status: 503, detail: "jobgate is shutting down",
+            headers: ["Retry-After": "2"])
+    }
+
     static func internalError() -> Problem {
         Problem(
             "internal", title: "Internal error", status: 500,

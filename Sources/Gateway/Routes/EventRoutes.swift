@@ -32,9 +32,7 @@ public struct EventRoutes: Sendable {
             subscription = try manager.events.subscribe(
                 filter: query.filter, after: query.cursor, current: manager.book.currentEventID, endsWithJob: job)
         } catch {
-            throw Problem(
-                "shutting-down", title: "Shutting down", status: 503, detail: "jobgate is shutting down",
-                headers: ["Retry-After": "2"])
+            throw Problem.shuttingDown()
         }
         var response = Response(
             status: 200,

@@ -11,23 +11,19 @@ struct EventStreamQuery {
     /// - Parameter job: the job of a per-job stream (then `job` is not a query parameter).
     /// - Throws: `JobError.invalidField` naming the parameter or header.
     init(query: [String: String], headers: [String: String], job: String?) throws {
-        let known: Set<String> =
-            job == nil ? ["job", "type", "event", "last-event-id"] : ["type", "event", "last-event-id"]
-        if let unknown = query.keys.sorted().first(where: { !known.contains($0) }) {
-            throw JobError.invalidField(
-                field: unknown,
-                detail: "unknown query parameter '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
-        }
+        try QueryParameters.requireKnown(
+            query, job == nil ? ["job", "type", "event", "last-event-id"] : ["type", "event", "last-event-id"])
         if let job {
             filter.jobs = [job]
         } else if let text = query["job"] {
-            filter.jobs = Set(try Self.list(text, field: "job") { $0 })
+            filter.jobs = Set(try QueryParameters.list(text, field: "job") { $0 })
         }
         if let text = query["type"] {
-            filter.types = Set(try Self.list(text, field: "type", parse: JobType.init(rawValue:)))
+            filter.types = Set(try QueryParameters.list(text, field: "type", parse: JobType.init(rawValue:)))
         }
         if let text = query["event"] {
-            filter.events = Set(try Self.list(text, field: "event") { JobEvent.names.contains($0) ? $0 : nil })
+            filter.events = Set(
+                try QueryParameters.list(text, field: "event") { JobEvent.names.contains($0) ? $0 : nil })
         }
         if let text = headers["last-event-id"] ?? query["last-event-id"] {
             let field = headers["last-event-id"] != nil ? "Last-Event-ID" : "last-event-id"
@@ -36,16 +32,6 @@ struct EventStreamQuery {
                     field: field, detail: "'\(field)' must be an event id of the form <epoch>-<sequence>, e.g. 3-120")
             }
             cursor = id
-        }
-    }
-
-    private static func list<T>(_ text: String, field: String, parse: (String) -> T?) throws -> [T] {
-        let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        return try items.map { item in
-            guard !item.isEmpty, let value = parse(item) else {
-                throw JobError.invalidField(field: field, detail: "'\(field)' has an unknown or empty value '\(item)'")
-            }
-            return value
         }
     }
 }

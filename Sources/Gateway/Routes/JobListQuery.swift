@@ -15,17 +15,12 @@ struct JobListQuery {
 
     /// - Throws: `JobError.invalidField` naming the query parameter.
     init(_ query: [String: String]) throws {
-        let known: Set<String> = ["status", "type", "id", "limit", "cursor", "view"]
-        if let unknown = query.keys.sorted().first(where: { !known.contains($0) }) {
-            throw JobError.invalidField(
-                field: unknown,
-                detail: "unknown query parameter '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
-        }
+        try QueryParameters.requireKnown(query, ["status", "type", "id", "limit", "cursor", "view"])
         if let text = query["status"] {
-            statuses = Set(try Self.list(text, field: "status", parse: JobStatus.init(rawValue:)))
+            statuses = Set(try QueryParameters.list(text, field: "status", parse: JobStatus.init(rawValue:)))
         }
         if let text = query["type"] {
-            types = Set(try Self.list(text, field: "type", parse: JobType.init(rawValue:)))
+            types = Set(try QueryParameters.list(text, field: "type", parse: JobType.init(rawValue:)))
         }
         id = query["id"]
         if let text = query["limit"] {
@@ -64,15 +59,6 @@ struct JobListQuery {
     func matches(_ record: JobRecord) -> Bool {
         (statuses?.contains(record.status) ?? true) && (types.map { record.type.map($0.contains) ?? false } ?? true)
             && (id.map { $0 == record.id } ?? true)
-    }
-
-    private static func list<T>(_ text: String, field: String, parse: (String) -> T?) throws -> [T] {
-        try text.split(separator: ",").map { item in
-            guard let value = parse(String(item)) else {
-                throw JobError.invalidField(field: field, detail: "'\(field)' has an unknown value '\(item)'")
-            }
-            return value
-        }
     }
 
     /// An opaque cursor: base64url of `<time bits>|<run>|<id>`.

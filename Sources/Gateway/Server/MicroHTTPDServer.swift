@@ -26,11 +26,7 @@ final class ServerContext: Sendable {
     /// After shutdown began, the request is answered 503 at once.
     func submit(_ request: DeferredRequest) {
         if case .terminated = continuation.yield(request) {
-            request.box.complete(
-                with: Problem(
-                    "shutting-down", title: "Shutting down", status: 503, detail: "jobgate is shutting down",
-                    headers: ["Retry-After": "2"]
-                ).response(instance: ""))
+            request.box.complete(with: Problem.shuttingDown().response(instance: ""))
         }
     }
 

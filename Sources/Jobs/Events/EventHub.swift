@@ -64,6 +64,16 @@ public final class EventHub: Sendable {
 
         var head: Int { base + log.count }
 
+        /// Visits every subscriber in place. (Iterating the table while assigning into it would copy the whole
+        /// table on every event.)
+        mutating func updateSubscribers(_ body: (inout Subscriber) -> Void) {
+            var index = subscribers.startIndex
+            while index != subscribers.endIndex {
+                body(&subscribers.values[index])
+                subscribers.formIndex(after: &index)
+            }
+        }
+
         /// Absolute index of the first event after `cursor`.
         func index(after cursor: EventID) -> Int {
             var low = 0
@@ -126,8 +136,9 @@ public final class EventHub: Sendable {
             state.base += drop
         }
         let head = state.head
-        for (key, subscriber) in state.subscribers where !subscriber.ending {
-            var subscriber = subscriber
+        let base = state.base
+        state.updateSubscribers { subscriber in
+            guard !subscriber.ending else { return }
             if subscriber.position == oldHead {
                 // Caught up: either this event is for it, or it stays caught up.
                 if event.id > subscriber.after && subscriber.filter.matches(event) {
@@ -136,7 +147,7 @@ public final class EventHub: Sendable {
                     subscriber.position = head
                 }
             } else if head - max(subscriber.position, subscriber.liveStart) > configuration.queueLimit
-                || subscriber.position < state.base
+                || subscriber.position < base
             {
                 subscriber.pending.append(resyncFrame(reason: "queue-overflow", resumeAt: event.id))
                 subscriber.position = head
@@ -146,7 +157,6 @@ public final class EventHub: Sendable {
             } else {
                 Self.wake(&subscriber)
             }
-            state.subscribers[key] = subscriber
         }
     }
 
@@ -187,15 +197,13 @@ public final class EventHub: Sendable {
     /// A write to a vanished peer fails, and libmicrohttpd then closes the connection.
     public func heartbeat(now: ContinuousClock.Instant = .now) {
         state.withLock { state in
-            for (key, subscriber) in state.subscribers
-            where !subscriber.ending && subscriber.pending.isEmpty
-                && now - subscriber.lastWrite >= configuration.heartbeat
-            {
-                var subscriber = subscriber
+            state.updateSubscribers { subscriber in
+                guard !subscriber.ending, subscriber.pending.isEmpty,
+                    now - subscriber.lastWrite >= configuration.heartbeat
+                else { return }
                 subscriber.pending = Data(": heartbeat\n\n".utf8)
                 subscriber.lastWrite = now
                 Self.wake(&subscriber)
-                state.subscribers[key] = subscriber
             }
         }
     }
@@ -213,10 +221,10 @@ public final class EventHub: Sendable {
     /// Ends the per-job streams of jobs whose records are gone.
     public func jobsForgotten(_ ids: Set<String>) {
         state.withLock { state in
-            for (key, subscriber) in state.subscribers {
-                guard let job = subscriber.endsWithJob, ids.contains(job) else { continue }
-                state.subscribers[key]!.ending = true
-                Self.wake(&state.subscribers[key]!)
+            state.updateSubscribers { subscriber in
+                guard let job = subscriber.endsWithJob, ids.contains(job) else { return }
+                subscriber.ending = true
+                Self.wake(&subscriber)
             }
         }
     }
@@ -225,9 +233,9 @@ public final class EventHub: Sendable {
     public func closeAll() {
         state.withLock { state in
             state.closed = true
-            for key in state.subscribers.keys {
-                state.subscribers[key]!.ending = true
-                Self.wake(&state.subscribers[key]!)
+            state.updateSubscribers { subscriber in
+                subscriber.ending = true
+                Self.wake(&subscriber)
             }
         }
     }
