@@ -130,6 +130,34 @@ public struct JobCommand: Sendable {
     static let snapshotDeleteSchema = ArgumentSchema(
         fields: ["tag": .string, "devices": .strings], required: ["tag", "devices"])
 
+    /// The longest job id, node name or secret id jobgate accepts, in bytes. QEMU itself has no limit, but every
+    /// part of jobgate's store must hold the id (record files, archive index, journal lines), and a longer one is
+    /// refused before QEMU sees it.
+    public static let maximumIDLength = 128
+
+    /// Refuses an id longer than `maximumIDLength` bytes (without quoting it: it may be huge), then, unless
+    /// `checkGrammar` is false (QEMU checks it and has its own words), one that breaks QEMU's grammar.
+    /// - Parameters:
+    ///   - field: the field's path, named in the refusal (`id`, `actions[0].data.job-id`, `node-name`).
+    ///   - refusal: QEMU's sentence for an ill-formed id, e.g. "Invalid job ID '\(id)'".
+    /// - Throws: `JobError.invalidField`.
+    public static func validateID(
+        _ id: String, field: String, checkGrammar: Bool = true,
+        refusal: (String) -> String = { "Invalid job ID '\($0)'" }
+    ) throws {
+        let length = id.utf8.count
+        guard length <= maximumIDLength else {
+            throw JobError.invalidField(
+                field: field,
+                detail:
+                    "'\(field)' is \(length) bytes long; jobgate accepts at most \(maximumIDLength) bytes (QEMU's id grammar: an ASCII letter, then letters, digits, '-', '.' and '_')"
+            )
+        }
+        guard !checkGrammar || isWellFormedID(id) else {
+            throw JobError.invalidField(field: field, detail: refusal(id))
+        }
+    }
+
     /// QEMU's job id rule (util/id.c `id_wellformed`): an ASCII letter, then letters, digits, `-`, `.`, `_`.
     public static func isWellFormedID(_ id: String) -> Bool {
         guard let first = id.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }

@@ -79,9 +79,7 @@ extension JobManager {
         }
         var data = object["data"]?.objectValue ?? [:]
         try kind.schema.validate(data, prefix: field + ".data.")
-        if let id = data["job-id"]?.stringValue, !JobCommand.isWellFormedID(id) {
-            throw JobError.invalidField(field: field + ".data.job-id", detail: "Invalid job ID '\(id)'")
-        }
+        if let id = data["job-id"]?.stringValue { try JobCommand.validateID(id, field: field + ".data.job-id") }
         for name in kind.fileFields {
             if let file = data[name]?.stringValue {
                 data[name] = .string(try confinement.policy.resolve(file, field: "\(field).data.\(name)"))

@@ -86,9 +86,7 @@ public actor JobManager {
     {
         try requireRestored()
         let command = JobCommand.command(for: type)
-        guard JobCommand.isWellFormedID(id) else {
-            throw JobError.invalidField(field: "id", detail: "Invalid job ID '\(id)'")
-        }
+        try JobCommand.validateID(id, field: "id")
         try command.schema.validate(arguments)
         var qmpArguments = try await confinement.confine(type, arguments)
         qmpArguments["job-id"] = .string(id)

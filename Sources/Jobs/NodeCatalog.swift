@@ -19,6 +19,7 @@ public struct NodeCatalog: Sendable {
         guard let name = object["node-name"]?.stringValue, !name.isEmpty else {
             throw JobError.invalidField(field: "node-name", detail: "'node-name' is required and must be a string")
         }
+        try JobCommand.validateID(name, field: "node-name", checkGrammar: false)
         guard object["driver"] != nil else {
             throw JobError.invalidField(field: "driver", detail: "'driver' is required")
         }

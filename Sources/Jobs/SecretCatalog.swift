@@ -21,9 +21,7 @@ public struct SecretCatalog: Sendable {
     public func add(_ body: [String: JSONValue]) async throws -> String {
         try Self.schema.validate(body)
         let id = body["id"]!.stringValue!
-        guard JobCommand.isWellFormedID(id) else {
-            throw JobError.invalidField(field: "id", detail: "Invalid secret id '\(id)'")
-        }
+        try JobCommand.validateID(id, field: "id") { "Invalid secret id '\($0)'" }
         var arguments = body
         arguments["qom-type"] = "secret"
         try await engine.run("object-add", .object(arguments), during: .create)

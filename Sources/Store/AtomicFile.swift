@@ -24,7 +24,7 @@ enum AtomicFile {
         defer { for temporary in written { unlink(temporary) } }
         for (data, path) in files {
             let temporary = path + ".tmp"
-            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, DataDirectory.fileMode)
             guard descriptor >= 0 else { throw StoreError.io(step: "open \(temporary)", reason: lastError()) }
             written.append(temporary)
             let ok = writeAll(data, to: descriptor) && fsync(descriptor) == 0

@@ -21,7 +21,7 @@ public final class EventJournal: Sendable {
     public init(dataDirectory: String, maximumBytes: Int = 4 << 20) throws {
         directory = dataDirectory + "/events"
         self.maximumBytes = maximumBytes
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try DataDirectory.makePrivateDirectory(directory)
     }
 
     public var currentPath: String { directory + "/journal.jsonl" }
@@ -52,10 +52,11 @@ public final class EventJournal: Sendable {
                     }
                     file = nil
                 }
-                let descriptor = open(currentPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+                let descriptor = open(currentPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, DataDirectory.fileMode)
                 guard descriptor >= 0 else {
                     throw StoreError.io(step: "open \(currentPath)", reason: String(cString: strerror(errno)))
                 }
+                fchmod(descriptor, DataDirectory.fileMode)  // a journal an earlier jobgate wrote 0644
                 var status = stat()
                 fstat(descriptor, &status)
                 file = (descriptor, Int(status.st_size))

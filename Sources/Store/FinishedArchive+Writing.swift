@@ -125,9 +125,10 @@ extension FinishedArchive {
     }
 
     private static func appendDurably(_ data: Data, to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, DataDirectory.fileMode)
         guard descriptor >= 0 else { throw StoreError.io(step: "open \(path)", reason: AtomicFile.lastError()) }
         defer { close(descriptor) }
+        fchmod(descriptor, DataDirectory.fileMode)  // a segment an earlier jobgate wrote 0644
         guard AtomicFile.writeAll(data, to: descriptor), fsync(descriptor) == 0 else {
             throw StoreError.io(step: "append to \(path)", reason: AtomicFile.lastError())
         }

@@ -54,7 +54,7 @@ final class FinishedArchive: Sendable {
         self.directory = directory
         self.quarantineDirectory = quarantineDirectory
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try DataDirectory.makePrivateDirectory(directory)
     }
 
     /// Whether the archive holds the record `key` (`id~run`).
@@ -158,7 +158,7 @@ final class FinishedArchive: Sendable {
         kept.append(contentsOf: bytes[position..<complete])
         do {
             if !removed.isEmpty {
-                try FileManager.default.createDirectory(atPath: quarantineDirectory, withIntermediateDirectories: true)
+                try DataDirectory.makePrivateDirectory(quarantineDirectory)
                 let target = "\(quarantineDirectory)/archive-\(segment).index.\(Int(Date().timeIntervalSince1970))"
                 try AtomicFile.write(removed, to: target)
                 logger.warning(

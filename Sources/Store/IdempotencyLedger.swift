@@ -38,7 +38,7 @@ public final class IdempotencyLedger: Sendable {
         directory = dataDirectory + "/idempotency"
         self.lifetime = lifetime
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try DataDirectory.makePrivateDirectory(directory)
     }
 
     /// Looks `key` up for a request with `body` (the route is part of the key: callers pass e.g. "POST /jobs key").

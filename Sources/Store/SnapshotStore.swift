@@ -38,14 +38,40 @@ public final class SnapshotStore: Sendable {
         quarantineDirectory = dataDirectory + "/quarantine"
         self.flushDelay = flushDelay
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try DataDirectory.makePrivateDirectory(directory)
         archive = try FinishedArchive(
             directory: directory + "/archive", quarantineDirectory: quarantineDirectory, logger: logger)
     }
 
-    /// The file of one run of a job.
+    /// The file of one run of a job: `<id>~<run>.json` for an id of QEMU's grammar that fits
+    /// (`JobCommand.maximumIDLength`), else `=<128-bit hash of the id>~<run>.json`, so the name never depends on the id
+    /// being a valid file name (QEMU accepts ids of any length from its other clients; `=` is not in its grammar).
     static func fileName(of record: JobRecord) -> String {
-        record.runKey + ".json"
+        (isPlainFileName(record.id) ? record.id : "=" + hashedName(record.id)) + "~\(record.run).json"
+    }
+
+    private static func isPlainFileName(_ id: String) -> Bool {
+        guard let first = id.utf8.first, id.utf8.count <= 128, first != UInt8(ascii: ".") else { return false }
+        return id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || byte == 0x2d
+                || byte == 0x2e || byte == 0x5f
+        }
+    }
+
+    /// Two FNV-1a 64-bit hashes of the id's bytes (different offset bases), as 32 hex digits.
+    static func hashedName(_ id: String) -> String {
+        var first: UInt64 = 0xcbf2_9ce4_8422_2325
+        var second: UInt64 = 0x6c62_272e_07bb_0142
+        for byte in id.utf8 {
+            first = (first ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            second = (second ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return String(format: "%016llx%016llx", first, second)
+    }
+
+    /// The run key a plain file name stands for, or nil for a hashed one (it must be decoded to know).
+    private static func runKey(ofFileName name: String) -> String? {
+        name.hasPrefix("=") ? nil : String(name.dropLast(5))
     }
 
     /// Whether a record goes to the archive: it is gone from QEMU and can never change again.
@@ -204,7 +230,7 @@ public final class SnapshotStore: Sendable {
         let archived = archive.load()
         let files = names.filter { name in
             guard name.hasSuffix(".json") else { return false }
-            guard archive.contains(String(name.dropLast(5))) else { return true }
+            guard let key = Self.runKey(ofFileName: name), archive.contains(key) else { return true }
             unlink(directory + "/" + name)  // archived just before a crash
             return false
         }
@@ -220,11 +246,16 @@ public final class SnapshotStore: Sendable {
                     guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
                         throw StoreError.unreadable(file: name, reason: "cannot read the file")
                     }
-                    if let partial = JobRecord.partial(fromSnapshot: data, version: Self.schemaVersion) {
-                        records.append(Loaded(record: partial.record, json: partial.text))
+                    let loaded =
+                        if let partial = JobRecord.partial(fromSnapshot: data, version: Self.schemaVersion) {
+                            Loaded(record: partial.record, json: partial.text)
+                        } else {
+                            Loaded(record: try Self.decode(data, file: name), json: Self.recordText(of: data))
+                        }
+                    if Self.runKey(ofFileName: name) == nil, archive.contains(loaded.record.runKey) {
+                        unlink(directory + "/" + name)  // archived just before a crash
                     } else {
-                        records.append(
-                            Loaded(record: try Self.decode(data, file: name), json: Self.recordText(of: data)))
+                        records.append(loaded)
                     }
                 } catch {
                     failures.append((name, error))
@@ -247,7 +278,7 @@ public final class SnapshotStore: Sendable {
     private func quarantine(_ name: String, because error: any Error) {
         let target = quarantineDirectory + "/" + name + "." + String(Int(Date().timeIntervalSince1970))
         do {
-            try FileManager.default.createDirectory(atPath: quarantineDirectory, withIntermediateDirectories: true)
+            try DataDirectory.makePrivateDirectory(quarantineDirectory)
             try FileManager.default.moveItem(atPath: directory + "/" + name, toPath: target)
             logger.warning(
                 "quarantined a snapshot file",

@@ -106,7 +106,7 @@ struct JobgateCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "jobgate")
         let address = try ListenAddress(listen)
-        let dataDirectory = try Self.makeDirectory(dataDir)
+        let dataDirectory = try DataDirectory.prepare(dataDir)
         let roots = try (imageRoot.isEmpty ? [dataDirectory + "/images"] : imageRoot).map(Self.makeDirectory)
 
         let status = EngineStatus()

@@ -13,10 +13,10 @@ struct Idempotency: Sendable {
     /// Runs `handler` unless `request`'s key was seen before; records its answer.
     func run(_ request: Request, scope: String, _ handler: () async throws -> Response) async throws -> Response {
         guard let ledger, let key = request.headers["idempotency-key"] else { return try await handler() }
-        guard !key.isEmpty, key.count <= Self.maximumKeyLength else {
+        guard !key.isEmpty, key.utf8.count <= Self.maximumKeyLength else {
             throw JobError.invalidField(
                 field: "Idempotency-Key",
-                detail: "the Idempotency-Key header must be 1 to \(Self.maximumKeyLength) characters")
+                detail: "the Idempotency-Key header must be 1 to \(Self.maximumKeyLength) bytes")
         }
         let scoped = scope + ":" + key
         switch ledger.begin(key: scoped, body: request.body) {
