@@ -168,11 +168,9 @@ public final class JobBook: Sendable {
         state.withLock { state in state.current.count + state.earlier.values.reduce(0) { $0 + $1.count } }
     }
 
-    /// Replaces the current run of `record.id` (same run) or adds it; an `announcing` change (a status change,
-    /// to be journalled) takes the next event id, under the same lock, so a listing and its `eventCursor` agree.
-    /// - Returns: the event id of an announcing change.
-    @discardableResult
-    func put(_ record: JobRecord, announcing: Bool = false) -> EventID? {
+    /// Replaces the current run of `record.id` (same run) or adds it. `eventID`: the id of the status change's
+    /// event, which becomes the book's event cursor under the same lock, so a listing and its `eventCursor` agree.
+    func put(_ record: JobRecord, eventID: EventID? = nil) {
         state.withLock { state in
             if let previous = state.current[record.id] {
                 if ListKey(previous) != ListKey(record) {
@@ -185,10 +183,13 @@ public final class JobBook: Sendable {
             state.current[record.id] = record
             state.json[record.runKey] = nil
             state.track(record)
-            guard announcing else { return nil }
-            state.sequence += 1
-            return EventID(epoch: epoch, sequence: state.sequence)
+            if let eventID { state.sequence = eventID.sequence }
         }
+    }
+
+    /// Moves the event cursor to `eventID`, the id of an event that changes no record (`BLOCK_JOB_*`).
+    func note(_ eventID: EventID) {
+        state.withLock { $0.sequence = eventID.sequence }
     }
 
     /// The run number a new run of `id` gets.
@@ -198,10 +199,9 @@ public final class JobBook: Sendable {
         }
     }
 
-    /// Makes `record` (a new run) current; the previous current run of its id becomes an earlier run.
-    /// - Returns: the event id of the change.
-    @discardableResult
-    func begin(_ record: JobRecord) -> EventID {
+    /// Makes `record` (a new run) current; the previous current run of its id becomes an earlier run. `eventID`:
+    /// the id of its event (see `put`); nil takes the next one.
+    func begin(_ record: JobRecord, eventID: EventID? = nil) {
         state.withLock { state in
             if let previous = state.current[record.id] {
                 state.earlier[record.id, default: []].append(previous)
@@ -210,8 +210,7 @@ public final class JobBook: Sendable {
             state.current[record.id] = record
             state.insertKey(ListKey(record))
             state.track(record)
-            state.sequence += 1
-            return EventID(epoch: epoch, sequence: state.sequence)
+            state.sequence = eventID?.sequence ?? state.sequence + 1
         }
     }
 

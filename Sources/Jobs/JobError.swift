@@ -23,6 +23,9 @@ public enum JobError: Error, Sendable, Equatable {
     case driverNotAllowed(field: String, driver: String, allowed: [String])
     /// jobgate is still loading its records; the request would act on an incomplete book.
     case starting
+    /// The data directory takes no durable writes (full, I/O error, read-only): nothing is acknowledged.
+    /// `held`: what happened to the request's effect, when QEMU had already carried it out (nil: nothing was sent).
+    case storageFailing(dataDirectory: String, reason: String, held: String?)
     /// QEMU itself refused or could not be asked; `operation` says what jobgate was doing.
     case engine(QMPError, operation: Operation)
 

@@ -6,19 +6,15 @@ extension JobManager {
     /// The least time between two `JOB_PROGRESS` events of one job.
     static let progressEventInterval = 0.5
 
-    /// Journals `event`, then hands it to the subscribers: an event is in the journal before any client sees it.
-    /// - Parameter durable: fsync the journal (status and QEMU events); progress events are not worth an fsync.
-    func emit(_ event: JobEvent, durable: Bool = true) {
-        emit([event], durable: durable)
-    }
-
-    /// Journals `batch` (in order), then hands it to the subscribers at once.
-    func emit(_ batch: [JobEvent], durable: Bool) {
+    /// Journals a sampling's `JOB_PROGRESS` events (written, not fdatasync'd: progress is not worth one), then hands
+    /// them to the subscribers at once. Dropped if the journal cannot take them.
+    func emitProgress(_ batch: [JobEvent]) {
         guard !batch.isEmpty else { return }
         do {
-            try eventJournal?.append(batch.map(\.journalEntry), durable: durable)
+            try eventJournal?.append(events: batch.map(\.journalEntry), durable: false)
         } catch {
-            logger.error("could not append to the event journal", metadata: ["error": "\(error)"])
+            noteStorageFailure(error)
+            return
         }
         events.append(contentsOf: batch)
     }

@@ -44,7 +44,7 @@ extension JobManager {
             if updated != before { publish(updated, durably: updated.error != before.error) }
             if let event = progressEvent(for: updated, at: now) { progress.append(event) }
         }
-        emit(progress, durable: false)
+        emitProgress(progress)
     }
 
     /// After (re)connecting: adopt every job the engine has, refresh them, and close the records of jobs that

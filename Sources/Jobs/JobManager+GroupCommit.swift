@@ -1,14 +1,14 @@
 import Foundation
 import JobModel
 import QMP
+import Store
 
 /// Changes staged while a batch of engine events is applied, published together by `commitStaged`.
 ///
-/// A burst of events (the drain pairs a new job causes, the last events of jobs that end together) would
-/// otherwise cost one round of fsyncs per status change, one after the other, and every event would wait for all
-/// those before it. Staged, each record touched is written once, with one directory fsync and one journal
-/// fdatasync for the batch; the order of changes and events is kept, and nothing is visible or sent before it
-/// is on disk.
+/// A burst of events (the drain pairs a new job causes, the last events of jobs that end together) is made
+/// durable with one journal write and one fdatasync (the journal is the write-ahead log); the order of changes and
+/// events is kept, and nothing is visible or sent before it is on disk. While the data directory fails, batches
+/// are appended to the changes held back (`JobManager.held`) and published, in order, once they are durable.
 struct StagedChanges {
     enum Step {
         /// `JobBook.put`; `announcing`: a status change, with its event.
@@ -22,35 +22,49 @@ struct StagedChanges {
     var steps: [Step] = []
     /// The latest staged state of each job (by id), which the rest of the batch must see.
     var latest: [String: JobRecord] = [:]
-    /// The latest state of each run that must be on disk before the batch is published (by `id~run`).
-    var durable: [String: JobRecord] = [:]
+    /// The latest staged state of each run (by `id~run`): what the checkpoint writes.
+    var runs: [String: JobRecord] = [:]
+    /// The runs whose latest state must be in the journal before the batch is published (status changes,
+    /// creations; not progress).
+    var durableRuns: Set<String> = []
 
     mutating func stage(_ step: Step, of record: JobRecord?, durably: Bool) {
         steps.append(step)
         guard let record else { return }
         latest[record.id] = record
-        if durably || durable[record.runKey] != nil { durable[record.runKey] = record }
+        runs[record.runKey] = record
+        if durably { durableRuns.insert(record.runKey) }
+    }
+
+    /// Appends a later batch: its steps follow, its states replace.
+    mutating func append(_ later: StagedChanges) {
+        steps += later.steps
+        latest.merge(later.latest) { _, newer in newer }
+        runs.merge(later.runs) { _, newer in newer }
+        durableRuns.formUnion(later.durableRuns)
     }
 }
 
 extension JobManager {
-    /// The job's record as the manager sees it: staged changes first, then the book.
+    /// The job's record as the manager sees it: staged changes first, then those held back, then the book.
     func latest(_ id: String) -> JobRecord? {
-        staged?.latest[id] ?? book.record(id)
+        staged?.latest[id] ?? held?.latest[id] ?? book.record(id)
     }
 
-    /// The run number a new run of `id` gets, staged runs included.
+    /// The run number a new run of `id` gets, staged and held runs included.
     func nextRunNumber(of id: String) -> Int {
-        staged?.latest[id].map { $0.run + 1 } ?? book.nextRun(of: id)
+        (staged?.latest[id] ?? held?.latest[id]).map { $0.run + 1 } ?? book.nextRun(of: id)
     }
 
     /// Adds a step to the batch under way, or, outside a batch, publishes it at once as a batch of one.
     /// `record`: the state the step makes current (nil for an event that changes no record).
-    func stage(_ step: StagedChanges.Step, of record: JobRecord?, durably: Bool) {
+    /// - Returns: false if the step is held back because the data directory fails (outside a batch only).
+    @discardableResult
+    func stage(_ step: StagedChanges.Step, of record: JobRecord?, durably: Bool) -> Bool {
         let immediate = staged == nil
         if immediate { staged = StagedChanges() }
         staged!.stage(step, of: record, durably: durably)
-        if immediate { commitStaged() }
+        return immediate ? commitStaged() : true
     }
 
     /// Applies a batch of engine signals with their changes staged, then publishes them at once; a reconnect and
@@ -74,34 +88,106 @@ extension JobManager {
         for id in refresh { try? await refreshFromEngine(only: id) }
     }
 
-    /// Makes the staged changes durable (each run's latest state, in one round of fsyncs), visible in order
-    /// (taking their event ids), then journals and sends their events together.
-    func commitStaged() {
-        guard let changes = staged else { return }
+    /// Publishes the staged changes after those held back (see `commitHeld`).
+    /// - Returns: whether they are durable and published; false while the data directory fails.
+    @discardableResult
+    func commitStaged() -> Bool {
+        guard let changes = staged else { return held == nil }
         staged = nil
-        guard !changes.steps.isEmpty else { return }
-        if !changes.durable.isEmpty {
-            do {
-                try store?.saveAll(Array(changes.durable.values))
-            } catch {
-                // The changes happened in QEMU all the same; publish them, and say loudly that they are not durable.
-                logger.critical(
-                    "could not persist job records",
-                    metadata: ["job_ids": "\(changes.durable.values.map(\.id).sorted())", "error": "\(error)"])
-            }
-        }
+        guard !changes.steps.isEmpty else { return held == nil }
+        if held == nil { held = changes } else { held!.append(changes) }
+        return commitHeld()
+    }
+
+    /// Makes the held changes durable with one journal append and one fdatasync (the new state of each run
+    /// that must be durable, then the events with the ids they will have), then makes them visible in order, sends
+    /// their events, and hands the new states to the checkpoint. If the journal cannot take them, they stay held,
+    /// invisible and unsent, and the data directory is marked failing.
+    /// - Returns: whether nothing is held any more.
+    @discardableResult
+    func commitHeld() -> Bool {
+        guard let changes = held else { return true }
+        let epoch = book.epoch
+        var sequence = book.currentEventID.sequence
         var events: [JobEvent] = []
+        var eventIDs: [EventID?] = []
         for step in changes.steps {
             switch step {
             case .put(let record, let announcing):
-                if let id = book.put(record, announcing: announcing) { events.append(statusChangeEvent(id, record)) }
-                if changes.durable[record.runKey] == nil { store?.saveSoon(record) }
+                guard announcing else {
+                    eventIDs.append(nil)
+                    continue
+                }
+                sequence += 1
+                eventIDs.append(EventID(epoch: epoch, sequence: sequence))
+                events.append(statusChangeEvent(eventIDs.last!!, record))
             case .begin(let record):
-                events.append(statusChangeEvent(book.begin(record), record))
+                sequence += 1
+                eventIDs.append(EventID(epoch: epoch, sequence: sequence))
+                events.append(statusChangeEvent(eventIDs.last!!, record))
             case .event(let make):
-                events.append(make(book.nextEventID()))
+                sequence += 1
+                eventIDs.append(EventID(epoch: epoch, sequence: sequence))
+                events.append(make(eventIDs.last!!))
             }
         }
-        emit(events, durable: true)
+        let now = Date()
+        let lsn: UInt64
+        do {
+            lsn =
+                try eventJournal?.append(
+                    records: changes.durableRuns.compactMap { changes.runs[$0]?.json(now: now).serialized() },
+                    events: events.map(\.journalEntry), durable: true) ?? 0
+        } catch {
+            noteStorageFailure(error)
+            logger.debug("holding engine changes", metadata: ["steps": "\(changes.steps.count)"])
+            return false
+        }
+        held = nil
+        for (step, eventID) in zip(changes.steps, eventIDs) {
+            switch step {
+            case .put(let record, _): book.put(record, eventID: eventID)
+            case .begin(let record): book.begin(record, eventID: eventID!)
+            case .event: book.note(eventID!)
+            }
+        }
+        self.events.append(contentsOf: events)
+        store?.checkpoint(Array(changes.runs.values), through: lsn)
+        return true
+    }
+
+    /// A write to the data directory failed: marks it failing, and says so once per failure. Held changes are at
+    /// most the events of the jobs QEMU still runs, since nothing new is accepted meanwhile.
+    func noteStorageFailure(_ error: any Error) {
+        if storage.fail(error) {
+            logger.critical(
+                "the data directory takes no durable writes: changes are refused (507) and engine events held until it does",
+                metadata: ["data_dir": "\(storage.dataDirectory)", "error": "\(error)"])
+        }
+    }
+
+    /// While the data directory fails: tries to write what is held, or a probe, then the pending checkpoint; once
+    /// all succeed, jobgate acknowledges changes again. Called about twice a second by `pollProgress`.
+    func retryStorage() {
+        guard !storage.isHealthy else { return }
+        if held != nil {
+            guard commitHeld() else { return }
+        } else {
+            do {
+                try eventJournal?.probe()
+            } catch {
+                storage.fail(error)
+                return
+            }
+        }
+        guard store?.flush() ?? true else { return }
+        if let failure = storage.recover() {
+            logger.notice(
+                "the data directory takes durable writes again; changes are accepted",
+                metadata: [
+                    "data_dir": "\(storage.dataDirectory)",
+                    "failed_for": "\(String(format: "%.1f", Date().timeIntervalSince(failure.since)))s",
+                ])
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JobModel
+import Store
 
 extension JobManager {
     /// Applies `body` to the current record of `id` and publishes the result (see `publish`).
@@ -12,22 +13,26 @@ extension JobManager {
         return record
     }
 
-    /// Makes `record` the current state of its run. `durably`: it is written to disk first, and only then
-    /// visible (status changes, creations); otherwise it is visible at once and written within about a second
+    /// Makes `record` the current state of its run. `durably`: it is in the journal first, and only then
+    /// visible (status changes, creations); otherwise it is visible at once and checkpointed within about a second
     /// (progress). A status change is announced as an event once it is visible. Within a batch of engine events
     /// this is staged and published with the batch (`commitStaged`); otherwise at once, as a batch of one.
-    func publish(_ record: JobRecord, durably: Bool) {
+    /// - Returns: false if it is held back because the data directory fails (outside a batch only).
+    @discardableResult
+    func publish(_ record: JobRecord, durably: Bool) -> Bool {
         guard !record.isPartial else {
             // A partial record stands for a finished file on disk; writing it back would lose its body.
             logger.error("refusing to change a finished record", metadata: ["job_id": "\(record.id)"])
-            return
+            return true
         }
         let announcing = durably && latest(record.id)?.status != record.status
-        stage(.put(record, announcing: announcing), of: record, durably: durably)
+        return stage(.put(record, announcing: announcing), of: record, durably: durably)
     }
 
     /// Publishes the first state of a new run (durably), announced as an event.
-    func publishNewRun(_ record: JobRecord) {
+    /// - Returns: false if it is held back because the data directory fails (outside a batch only).
+    @discardableResult
+    func publishNewRun(_ record: JobRecord) -> Bool {
         stage(.begin(record), of: record, durably: true)
     }
 
@@ -39,36 +44,43 @@ extension JobManager {
             at: record.statusHistory.last?.at ?? record.updatedAt)
     }
 
-    /// Forgets runs, in memory and on disk (one batch: removing many archived records rewrites each segment once).
+    /// Forgets runs: at once in memory, in the journal (so a replay does not bring them back), and on disk with
+    /// the next checkpoint (removing many archived records rewrites each segment once).
     func forget(_ records: [JobRecord]) {
         guard !records.isEmpty else { return }
         for record in records { book.remove(record) }
         events.jobsForgotten(Set(records.map(\.id)).filter { book.record($0) == nil })
         do {
-            try store?.remove(records)
+            let lsn = try eventJournal?.append(forgotten: records.map(\.runKey), events: [], durable: true) ?? 0
+            store?.checkpoint([], forgetting: records, through: lsn)
         } catch {
-            logger.error(
-                "could not delete job records",
-                metadata: [
-                    "job_ids": "\(records.prefix(5).map(\.id))", "count": "\(records.count)", "error": "\(error)",
-                ])
+            // Still deleted with the next checkpoint; a crash before it brings them back until retention runs.
+            store?.checkpoint([], forgetting: records, through: 0)
+            noteStorageFailure(error)
         }
     }
 
-    /// Loads the records from disk (call once, before the engine connects), then applies retention as of `now`.
+    /// Loads the records (call once, before the engine connects): the last checkpoint (record files and archive),
+    /// then the journal's record lines after it, replayed in order; then applies retention as of `now`. What was
+    /// replayed is checkpointed at once.
     public func restore(now: Date = Date()) {
         guard let store else {
             book.markRestored()
             return
         }
         let start = ContinuousClock.now
-        if let eventJournal {
-            events.load(
-                eventJournal.recent(limit: events.configuration.history).compactMap(JobEvent.init(journalEntry:)))
-        }
-        let snapshots = store.loadSnapshots()
+        let replay =
+            eventJournal?.load(eventLimit: events.configuration.history, checkpoint: store.checkpointLSN)
+            ?? EventJournal.Replay()
+        events.load(replay.events.compactMap(JobEvent.init(journalEntry:)))
+        var snapshots = store.loadSnapshots()
         let loaded = ContinuousClock.now
+        let (replayed, forgotten) = SnapshotStore.replay(replay.entries, onto: &snapshots)
         book.restore(snapshots.lazy.map { ($0.record, $0.json) })
+        if !replayed.isEmpty || !forgotten.isEmpty {
+            store.checkpoint(replayed, forgetting: forgotten, through: eventJournal?.lastLSN ?? 0)
+            store.flush()
+        }
         prune(now: now)
         let loose = snapshots.filter { !$0.isArchived && $0.record.isPartial }
         if !loose.isEmpty {
@@ -79,7 +91,7 @@ extension JobManager {
         logger.info(
             "job records restored",
             metadata: [
-                "records": "\(snapshots.count)", "load": "\(loaded - start)",
+                "records": "\(snapshots.count)", "replayed": "\(replayed.count)", "load": "\(loaded - start)",
                 "index": "\(ContinuousClock.now - loaded)",
             ])
     }
@@ -99,7 +111,8 @@ extension JobManager {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { break }
-            if book.hasLiveJobs && status.snapshot.isConnected {
+            retryStorage()
+            if book.hasLiveJobs && status.snapshot.isConnected && held == nil {
                 try? await refreshFromEngine()
             }
             let now = Date()

@@ -55,12 +55,22 @@ extension JobManager {
             throw JobError.engine(error, operation: .create)
         }
         logger.info("transaction applied", metadata: ["actions": "\(actions.count)", "jobs": "\(jobIDs)"])
-        return actions.compactMap { kind, data in
-            guard kind.createsJob, let id = data["job-id"]?.stringValue else { return nil }
-            return adopt(
-                id, type: .backup, arguments: data,
-                request: .object(["action": .string(kind.rawValue), "data": .object(data)]), since: start)
+        // Every job gets its record (held if the data directory fails) before a failure is reported.
+        var records: [JobRecord] = []
+        var failure: (any Error)?
+        for (kind, data) in actions where kind.createsJob {
+            guard let id = data["job-id"]?.stringValue else { continue }
+            do {
+                records.append(
+                    try adopt(
+                        id, type: .backup, arguments: data,
+                        request: .object(["action": .string(kind.rawValue), "data": .object(data)]), since: start))
+            } catch {
+                failure = failure ?? error
+            }
         }
+        if let failure { throw failure }
+        return records
     }
 
     /// Validates one action and confines its file names.

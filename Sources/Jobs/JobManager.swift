@@ -17,8 +17,10 @@ public actor JobManager {
     let logger: Logger
     /// Where records are persisted; nil keeps them in memory only (unit tests).
     let store: SnapshotStore?
-    /// Where events are journalled for replay; nil keeps no journal (unit tests).
+    /// The write-ahead log of records and the journal of events; nil keeps no journal (unit tests).
     let eventJournal: EventJournal?
+    /// Whether the data directory takes durable writes (shared with the store and the gateway's 507 check).
+    public nonisolated let storage: StorageHealth
     /// The live fan-out of events to `GET /events` streams.
     public nonisolated let events: EventHub
     /// Per job: when the last `JOB_PROGRESS` went out and with what progress (they are coalesced).
@@ -28,6 +30,9 @@ public actor JobManager {
     var lastPruned = Date.distantPast
     /// Changes of the batch of engine events being applied, not yet published (nil outside a batch).
     var staged: StagedChanges?
+    /// Changes the journal could not take (the data directory fails): neither visible nor sent until they are
+    /// durable (`retryStorage`).
+    var held: StagedChanges?
     /// Requests under way, by job id: what to put in the record if an event announces the job before the reply.
     var creations: [String: (type: JobType, request: JSONValue)] = [:]
     /// Jobs QEMU created and rolled back inside a command it then refused: their remaining events are ignored
@@ -40,9 +45,11 @@ public actor JobManager {
     ///   - retention: how long and how many finished records are kept.
     public init(
         engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, store: SnapshotStore? = nil,
-        journal: EventJournal? = nil, retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(),
-        events: EventHub = EventHub(), logger: Logger
+        journal: EventJournal? = nil, storage: StorageHealth = StorageHealth(dataDirectory: ""),
+        retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(), events: EventHub = EventHub(),
+        logger: Logger
     ) {
+        self.storage = storage
         self.events = events
         self.engine = engine
         self.store = store
@@ -73,6 +80,7 @@ public actor JobManager {
             await apply(batch)
         }
         await pump.value
+        retryStorage()
         store?.flush()
     }
 
@@ -100,7 +108,7 @@ public actor JobManager {
             if case .command = error { discardRefusedCreations([id], since: start) }
             throw JobError.engine(error, operation: .create)
         }
-        let record = adopt(id, type: type, arguments: arguments, request: request, since: start)
+        let record = try adopt(id, type: type, arguments: arguments, request: request, since: start)
         logger.info("job created", metadata: ["job_id": "\(id)", "type": "\(type.rawValue)"])
         return record
     }
@@ -108,9 +116,11 @@ public actor JobManager {
     /// Makes sure job `id`, which QEMU just accepted, has a record carrying its type and request. Its events may
     /// already have made one (even run it to the end, for a quick job) since `start`, when the command was sent;
     /// otherwise this starts the new run. The record is on disk when this returns.
+    /// - Throws: `JobError.storageFailing` if it could not be made durable (it is held, and written once the data
+    ///   directory takes writes again).
     func adopt(
         _ id: String, type: JobType, arguments: [String: JSONValue], request: JSONValue, since start: Date
-    ) -> JobRecord {
+    ) throws -> JobRecord {
         var record: JobRecord
         let isNewRun: Bool
         if let current = book.record(id), !current.isPartial, current.status != .null || current.createdAt >= start {
@@ -127,10 +137,13 @@ public actor JobManager {
         record.autoFinalize = record.autoFinalize ?? arguments["auto-finalize"]?.boolValue ?? true
         record.autoDismiss =
             record.autoDismiss ?? (type.isBlockJob ? arguments["auto-dismiss"]?.boolValue ?? true : false)
-        if isNewRun {
-            publishNewRun(record)
-        } else {
-            publish(record, durably: true)
+        let durable = isNewRun ? publishNewRun(record) : publish(record, durably: true)
+        guard durable else {
+            throw JobError.storageFailing(
+                dataDirectory: storage.dataDirectory, reason: storage.failure?.reason ?? "unknown",
+                held:
+                    "QEMU created job '\(id)', but its record could not be made durable; it is kept in memory and written once the data directory takes writes again"
+            )
         }
         return record
     }

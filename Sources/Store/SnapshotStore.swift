@@ -12,32 +12,47 @@ import Synchronization
 /// archive instead (`FinishedArchive`, `<data>/records/archive/`), so that start-up reads a few files, not one per
 /// record.
 ///
-/// One file per record keeps the cost of persisting a change independent of how many records exist. Writes are
-/// atomic and durable (`AtomicFile`) and happen one at a time, in order. `save` is synchronous: it returns when
-/// the record is on disk, so the caller can publish the change only then (a status change is on disk before
-/// anyone hears of it). `saveSoon` coalesces progress updates (latest state wins) and writes them about once a
-/// second from the store's own queue; a later `save` of the same record supersedes a pending one.
+/// These files are checkpoints of the write-ahead log (`EventJournal`): a change is durable once it is in the
+/// journal, and `checkpoint` hands its new state here, to be written about a second later from the store's own
+/// queue, off the path from QEMU's event to the subscribers (latest state wins; see SnapshotStore+Checkpoint.swift).
+/// One file per record keeps the cost of a checkpoint independent of how many records exist. Writes are atomic and
+/// durable (`AtomicFile`) and happen one at a time, in order.
 public final class SnapshotStore: Sendable {
     /// The schema version this jobgate writes and reads.
     public static let schemaVersion = 1
 
     public let directory: String
     public let quarantineDirectory: String
-    private let logger: Logger
-    private let queue = DispatchQueue(label: "jobgate.store.flush")
-    private let flushDelay: Double
-    /// Records waiting for the next flush, by file name; `scheduled` is true while a flush is queued.
-    private let pending = Mutex<(records: [String: JobRecord], scheduled: Bool)>(([:], false))
+    let logger: Logger
+    let queue = DispatchQueue(label: "jobgate.store.checkpoint")
+    let flushDelay: Double
+    /// What the next checkpoint writes (see `Pending`).
+    let pending = Mutex(Pending())
+    /// The log sequence number the last durable checkpoint covers (the marker file's content).
+    let checkpointed: Mutex<UInt64>
     /// Serialises writes, so an older pending state can never land after a newer `save`.
-    private let writeLock = NSLock()
-    private let archive: FinishedArchive
+    let writeLock = NSLock()
+    let archive: FinishedArchive
+    /// Told how far each checkpoint covers, so it can drop what is checkpointed.
+    let journal: EventJournal?
+    /// Told when a checkpoint cannot be written.
+    let health: StorageHealth?
 
-    /// - Parameter dataDirectory: the records go to `records/` in it, unreadable files to `quarantine/`.
-    public init(dataDirectory: String, flushDelay: Double = 1, logger: Logger) throws {
+    /// - Parameters:
+    ///   - dataDirectory: the records go to `records/` in it, unreadable files to `quarantine/`.
+    ///   - flushDelay: seconds between a change handed over and the checkpoint that writes it.
+    ///   - journal: the write-ahead log these files checkpoint.
+    public init(
+        dataDirectory: String, flushDelay: Double = 1, journal: EventJournal? = nil, health: StorageHealth? = nil,
+        logger: Logger
+    ) throws {
         directory = dataDirectory + "/records"
         quarantineDirectory = dataDirectory + "/quarantine"
         self.flushDelay = flushDelay
         self.logger = logger
+        self.journal = journal
+        self.health = health
+        checkpointed = Mutex(Self.readMarker(directory + "/checkpoint"))
         try DataDirectory.makePrivateDirectory(directory)
         archive = try FinishedArchive(
             directory: directory + "/archive", quarantineDirectory: quarantineDirectory, logger: logger)
@@ -82,7 +97,7 @@ public final class SnapshotStore: Sendable {
     /// Writes records where they belong (caller holds `writeLock`), with one round of fsyncs for all: finished
     /// ones are appended to the archive and their snapshot files, if any, deleted (a crash in between leaves
     /// both; loading prefers the archive); the others replace their files atomically.
-    private func write(_ records: [JobRecord]) throws {
+    func write(_ records: [JobRecord]) throws {
         let finished = records.filter(Self.isFinished)
         if !finished.isEmpty {
             try archive.append(finished.map { ($0, $0.json(now: Date()).serialized()) })
@@ -113,40 +128,17 @@ public final class SnapshotStore: Sendable {
         try write(records)
     }
 
-    /// Schedules `record` for the next flush (about a second from now); a later state replaces an earlier one.
-    public func saveSoon(_ record: JobRecord) {
-        let schedule = pending.withLock { pending -> Bool in
-            pending.records[Self.fileName(of: record)] = record
-            defer { pending.scheduled = true }
-            return !pending.scheduled
-        }
-        if schedule {
-            queue.asyncAfter(deadline: .now() + flushDelay) { [self] in flush() }
-        }
-    }
-
-    /// Writes every scheduled record now.
-    public func flush() {
-        writeLock.lock()
-        defer { writeLock.unlock() }
-        let records = pending.withLock { pending -> [String: JobRecord] in
-            defer { pending = ([:], false) }
-            return pending.records
-        }
-        do {
-            try write(Array(records.values))
-        } catch {
-            logger.error(
-                "could not persist job records",
-                metadata: ["job_ids": "\(records.values.map(\.id).sorted())", "error": "\(error)"])
-        }
-    }
-
     /// Deletes runs (retention): their snapshot files or archive entries.
     /// - Throws: `StoreError.io`.
     public func remove(_ records: [JobRecord]) throws {
         writeLock.lock()
         defer { writeLock.unlock() }
+        try delete(records)
+    }
+
+    /// `remove`, with `writeLock` held by the caller.
+    func delete(_ records: [JobRecord]) throws {
+        guard !records.isEmpty else { return }
         var archived = Set<String>()
         for record in records {
             let name = Self.fileName(of: record)

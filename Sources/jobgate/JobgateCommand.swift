@@ -126,7 +126,9 @@ struct JobgateCommand: AsyncParsableCommand {
                 allowDrivers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                     !$0.isEmpty
                 }))
-        let store = try SnapshotStore(dataDirectory: dataDirectory, logger: logger)
+        let storage = StorageHealth(dataDirectory: dataDirectory)
+        let journal = try EventJournal(dataDirectory: dataDirectory)
+        let store = try SnapshotStore(dataDirectory: dataDirectory, journal: journal, health: storage, logger: logger)
         var eventConfiguration = EventHub.Configuration()
         eventConfiguration.heartbeat = .milliseconds(Int64(sseHeartbeat * 1000))
         eventConfiguration.queueLimit = sseQueue
@@ -134,7 +136,7 @@ struct JobgateCommand: AsyncParsableCommand {
         let events = EventHub(configuration: eventConfiguration)
         let manager = JobManager(
             engine: client, policy: policy, status: status, store: store,
-            journal: try EventJournal(dataDirectory: dataDirectory), retention: try retentionPolicy(),
+            journal: journal, storage: storage, retention: try retentionPolicy(),
             book: JobBook(epoch: try store.nextEpoch()), events: events, logger: logger)
         let catalog = NodeCatalog(engine: client, policy: policy)
 
@@ -148,7 +150,8 @@ struct JobgateCommand: AsyncParsableCommand {
         serverConfiguration.connectionLimit = maxConnections
         Self.raiseFileLimit(to: maxConnections + 256, logger: logger)
         let server = MicroHTTPDServer(
-            configuration: serverConfiguration, responder: Responder(router: router, logger: logger), logger: logger,
+            configuration: serverConfiguration, responder: Responder(router: router, storage: storage, logger: logger),
+            logger: logger,
             endStreams: { events.closeAll() })
         let port = try server.start()
         logger.info(

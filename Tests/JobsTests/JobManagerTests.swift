@@ -123,12 +123,12 @@ import Testing
             engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), logger: Logger(label: "test"))
         let start = Date()
         await manager.run(signals: statusEvents("q", [.created, .running, .waiting, .pending, .concluded, .null]))
-        let adopted = await manager.adopt("q", type: .backup, arguments: [:], request: ["id": "q"], since: start)
+        let adopted = try await manager.adopt("q", type: .backup, arguments: [:], request: ["id": "q"], since: start)
         #expect(adopted.run == 1)
         #expect(manager.book.runs(of: "q").count == 1)
         #expect(adopted.request == ["id": "q"])
 
-        let again = await manager.adopt("q", type: .backup, arguments: [:], request: ["id": "q2"], since: Date())
+        let again = try await manager.adopt("q", type: .backup, arguments: [:], request: ["id": "q2"], since: Date())
         #expect(again.run == 2)
         #expect(manager.book.runs(of: "q").map(\.run) == [1, 2])
     }

@@ -76,6 +76,7 @@ import Testing
             engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), store: store,
             retention: RetentionPolicy(maxAge: .seconds(100), maxCount: 2), logger: Logger(label: "test"))
         await manager.restore(now: Date(timeIntervalSince1970: 1050))
+        store.flush()  // deletions are written with the next checkpoint
         // Nothing is older than 100 s at 1050; beyond the count of 2 the three oldest finished records go.
         #expect(manager.book.count == 3)
         let onDisk = { try SnapshotStore(dataDirectory: self.dataDirectory, logger: Logger(label: "test")).loadAll() }
@@ -84,6 +85,7 @@ import Testing
             try FileManager.default.contentsOfDirectory(atPath: store.directory).sorted() == ["archive", "live~1.json"])
         // At 1200 every finished record is older than 100 s; the live one stays.
         await manager.prune(now: Date(timeIntervalSince1970: 1200))
+        store.flush()
         #expect(manager.book.count == 1)
         #expect(try onDisk().map(\.id) == ["live"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory + "/archive") == [])

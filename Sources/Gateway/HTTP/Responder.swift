@@ -1,6 +1,7 @@
 import Foundation
 import JobModel
 import Logging
+import Store
 
 /// Turns a request into a response: routing, and the one place where thrown errors become problem documents.
 ///
@@ -16,11 +17,17 @@ public struct Responder: Sendable {
 
     public let router: Router
     private let logger: Logger
+    /// While it fails, every request that could change anything is refused with 507 before it is routed.
+    private let storage: StorageHealth?
 
-    public init(router: Router, logger: Logger) {
+    public init(router: Router, storage: StorageHealth? = nil, logger: Logger) {
         self.router = router
+        self.storage = storage
         self.logger = logger
     }
+
+    /// Methods that only read (everything else may change jobs, nodes or secrets).
+    static let readOnlyMethods: Set<String> = ["GET", "HEAD", "OPTIONS"]
 
     /// Routes `request`. Called from a libmicrohttpd thread; must not block.
     public func handle(_ request: Request) -> Outcome {
@@ -54,6 +61,11 @@ public struct Responder: Sendable {
                 Problem.methodNotAllowed(request.method, path: request.path, allowed: allowed)
                     .response(instance: request.path))
         case .found(let handler, let parameters):
+            if let failure = storage?.failure, !Self.readOnlyMethods.contains(request.method) {
+                return .ready(
+                    Problem.storageFailing(dataDirectory: storage!.dataDirectory, reason: failure.reason)
+                        .response(instance: request.path))
+            }
             var request = request
             request.parameters = parameters
             switch handler {

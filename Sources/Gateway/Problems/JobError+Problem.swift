@@ -31,6 +31,8 @@ extension JobError: ProblemConvertible {
             return Problem(
                 "starting", title: "Starting", status: 503, detail: "jobgate is still loading its job records",
                 headers: ["Retry-After": "1"])
+        case .storageFailing(let directory, let reason, let held):
+            return Problem.storageFailing(dataDirectory: directory, reason: reason, held: held)
         case .transactionRefused(let detail):
             return Problem("transaction-refused", title: "Transaction refused", status: 422, detail: detail)
         case .unsupportedByEngine(let feature, let version, let since):
@@ -129,6 +131,17 @@ extension Problem {
         Problem(
             "body-too-large", title: "Request body too large", status: 413,
             detail: "request bodies are limited to \(limit) bytes", extensions: ["limit": .int(Int64(limit))])
+    }
+
+    /// 507: the data directory takes no durable writes, so nothing is acknowledged. `held`: what became of an
+    /// effect QEMU had already carried out; nil when nothing was sent to QEMU.
+    static func storageFailing(dataDirectory: String, reason: String, held: String? = nil) -> Problem {
+        Problem(
+            "storage-failing", title: "Data directory takes no durable writes", status: 507,
+            detail: (held.map { $0 + ". " } ?? "nothing was sent to QEMU: ")
+                + "jobgate cannot make changes durable in its data directory \(dataDirectory) (\(reason)); reads go on, and changes are accepted again by themselves once it takes writes",
+            extensions: ["data-dir": .string(dataDirectory), "reason": .string(reason)],
+            headers: ["Retry-After": "5"])
     }
 
     static func shuttingDown() -> Problem {

@@ -10,7 +10,8 @@ public enum GatewayRoutes {
         ledger: IdempotencyLedger? = nil
     ) -> Router {
         var router = Router()
-        HealthRoutes(engine: engine, book: manager.book, events: manager.events).register(in: &router)
+        HealthRoutes(engine: engine, book: manager.book, events: manager.events, storage: manager.storage).register(
+            in: &router)
         JobRoutes(manager: manager, ledger: ledger).register(in: &router)
         EventRoutes(manager: manager).register(in: &router)
         NodeRoutes(catalog: catalog).register(in: &router)

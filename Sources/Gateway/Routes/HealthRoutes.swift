@@ -1,26 +1,34 @@
+import Foundation
 import JobModel
 import Jobs
 import QMP
+import Store
 
 /// `GET /healthz` (the process answers; with the number of open event streams) and `GET /readyz` (the job records
-/// are loaded and the engine answers QMP). Both immediate.
+/// are loaded, the data directory takes durable writes, and the engine answers QMP). Both immediate.
 public struct HealthRoutes: Sendable {
     let engine: EngineStatus
     let book: JobBook
     let events: EventHub
+    let storage: StorageHealth
 
-    public init(engine: EngineStatus, book: JobBook, events: EventHub) {
+    public init(engine: EngineStatus, book: JobBook, events: EventHub, storage: StorageHealth) {
         self.engine = engine
         self.book = book
         self.events = events
+        self.storage = storage
     }
 
     public func register(in router: inout Router) {
         router.immediate("GET", "/healthz") { [events] _ in
             Response.json(["status": "ok", "event-streams": .int(Int64(events.subscriberCount))] as JSONValue)
         }
-        router.immediate("GET", "/readyz") { [engine, book] _ in
+        router.immediate("GET", "/readyz") { [engine, book, storage] _ in
             guard book.isRestored else { throw JobError.starting }
+            if let failure = storage.failure {
+                throw Problem.storageFailing(dataDirectory: storage.dataDirectory, reason: failure.reason)
+                    .asNotReady(since: failure.since)
+            }
             let state = engine.snapshot
             guard state.isConnected else {
                 throw Problem(
@@ -36,5 +44,15 @@ public struct HealthRoutes: Sendable {
                     ],
                 ] as JSONValue)
         }
+    }
+}
+
+extension Problem {
+    /// The same problem as `/readyz`'s 503: not ready, for the problem's reason, since `since`.
+    func asNotReady(since: Date) -> Problem {
+        var problem = self
+        problem.status = 503
+        problem.extensions["since"] = .string(Timestamp.format(since))
+        return problem
     }
 }
