@@ -22,15 +22,14 @@ import Synchronization
 /// passes `maximumBytes` it becomes `journal.1.jsonl`, replacing the previous one, but only once the checkpoint
 /// covers every record line of the file that would be dropped: until then the current file grows on.
 ///
-/// Safe from any thread; appends are serialised under one lock (the one fdatasync of a batch runs under it).
+/// Safe from any thread; appends are serialised under one lock (the one fdatasync of a batch runs under it). The
+/// file is opened for each append and closed after it, so jobgate holds no file of the data directory open for
+/// writing between writes (a read-only remount is not refused as busy, and a replaced file is picked up).
 public final class EventJournal: Sendable {
     public let directory: String
     private let maximumBytes: Int
 
     private struct State {
-        /// The open file, or nil before the first append.
-        var descriptor: Int32?
-        var size = 0
         /// The last log sequence number handed out (record and forget lines).
         var lsn: UInt64 = 0
         /// The highest log sequence number in the previous file (what a rotation would drop).
@@ -90,14 +89,13 @@ public final class EventJournal: Sendable {
                 lines.append(event.serialized())
                 lines.append(UInt8(ascii: "\n"))
             }
-            try rotateIfDue(&state, adding: lines.count)
-            let descriptor = try openCurrent(&state)
+            let (descriptor, size) = try openCurrent(&state, adding: lines.count)
+            defer { close(descriptor) }
             guard AtomicFile.writeAll(lines, to: descriptor), !durable || fdatasync(descriptor) == 0 else {
                 let reason = AtomicFile.lastError()
-                _ = ftruncate(descriptor, off_t(state.size))  // no half batch for the next append to follow
+                _ = ftruncate(descriptor, off_t(size))  // no half batch for the next append to follow
                 throw StoreError.io(step: "append to \(currentPath)", reason: reason)
             }
-            state.size += lines.count
             state.lsn = lsn
             return lsn
         }
@@ -109,36 +107,36 @@ public final class EventJournal: Sendable {
         state.withLock { $0.checkpointed = max($0.checkpointed, lsn) }
     }
 
-    private func rotateIfDue(_ state: inout State, adding count: Int) throws {
-        guard let descriptor = state.descriptor, state.size > 0, state.size + count > maximumBytes,
+    /// Opens the current file for an append of `count` bytes, first rotating it if it is due (see the type's
+    /// documentation). A new file's directory entry is made durable before anything is written to it.
+    /// - Returns: the descriptor (the caller closes it) and the file's size before the append.
+    private func openCurrent(_ state: inout State, adding count: Int) throws -> (Int32, Int) {
+        var status = stat()
+        var exists = stat(currentPath, &status) == 0
+        if exists, status.st_size > 0, Int(status.st_size) + count > maximumBytes,
             state.previousLSN <= state.checkpointed
-        else { return }
-        close(descriptor)
-        state.descriptor = nil
-        guard rename(currentPath, previousPath) == 0 else {
-            throw StoreError.io(step: "rotate \(currentPath)", reason: AtomicFile.lastError())
+        {
+            guard rename(currentPath, previousPath) == 0 else {
+                throw StoreError.io(step: "rotate \(currentPath)", reason: AtomicFile.lastError())
+            }
+            state.previousLSN = state.lsn
+            exists = false
         }
-        state.previousLSN = state.lsn
-    }
-
-    private func openCurrent(_ state: inout State) throws -> Int32 {
-        if let descriptor = state.descriptor { return descriptor }
         let descriptor = open(currentPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, DataDirectory.fileMode)
         guard descriptor >= 0 else {
             throw StoreError.io(step: "open \(currentPath)", reason: AtomicFile.lastError())
         }
-        fchmod(descriptor, DataDirectory.fileMode)  // a journal an earlier jobgate wrote 0644
-        var status = stat()
-        fstat(descriptor, &status)
         do {
-            try AtomicFile.syncDirectory(directory)
+            guard fstat(descriptor, &status) == 0 else {
+                throw StoreError.io(step: "stat \(currentPath)", reason: AtomicFile.lastError())
+            }
+            if status.st_mode & 0o077 != 0 { fchmod(descriptor, DataDirectory.fileMode) }  // an earlier jobgate's 0644
+            if !exists { try AtomicFile.syncDirectory(directory) }
         } catch {
             close(descriptor)
             throw error
         }
-        state.descriptor = descriptor
-        state.size = Int(status.st_size)
-        return descriptor
+        return (descriptor, Int(status.st_size))
     }
 
     /// What start-up replays.

@@ -36,13 +36,13 @@ final class JobgateInstance: Sendable {
     /// Starts jobgate and waits until it listens (and, unless `waitForEngine` is false, until `/readyz` is 200).
     static func start(
         dataDirectory: String? = nil, port: UInt16 = 0, arguments: [String] = ["--stop-engine-on-exit"],
-        waitForEngine: Bool = true
+        waitForEngine: Bool = true, logPath: String? = nil
     ) async throws -> JobgateInstance {
         try #require(
             FileManager.default.isExecutableFile(atPath: binary),
             "jobgate binary missing at \(binary): run scripts/test.sh (it builds it first)")
         let directory = try dataDirectory ?? makeDataDirectory()
-        let log = directory + "/jobgate.out"
+        let log = logPath ?? directory + "/jobgate.out"
         let offset = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
         let process = try ChildProcess(
             binary, ["--listen", "127.0.0.1:\(port)", "--data-dir", directory, "--log-level", "debug"] + arguments,
