@@ -11,7 +11,12 @@ extension Integration {
     /// jobgate killed with SIGKILL at random moments while jobs run and requests are made: after every restart no
     /// acknowledged creation or status change is lost, and every record file parses.
     ///
-    /// 20 rounds by default; `CRASH_ROUNDS=200 swift test --filter CrashTests` runs 200 (`CRASH_SEED` repeats a run).
+    /// Each round creates a throttled job and applies verbs to it, creates a quick job that runs to its end, and
+    /// dismisses earlier ones, all in flight when the kill comes. What counts as acknowledged: every record a
+    /// 2xx answer carried, and every status change the event stream delivered (followed across the restarts with
+    /// `Last-Event-ID`, so each job's statuses seen on the stream must be its stored history, in order).
+    ///
+    /// 50 rounds by default; `CRASH_ROUNDS=200 swift test --filter CrashTests` runs 200 (`CRASH_SEED` repeats a run).
     @Suite struct CrashTests {
         /// A small deterministic generator, so a failing run can be repeated with its seed.
         struct Generator: RandomNumberGenerator {
@@ -42,7 +47,7 @@ extension Integration {
 
         @Test("SIGKILL at random moments loses no acknowledged record or status change, tears no file")
         func killAtRandom() async throws {
-            let rounds = Int(ProcessInfo.processInfo.environment["CRASH_ROUNDS"] ?? "") ?? 20
+            let rounds = Int(ProcessInfo.processInfo.environment["CRASH_ROUNDS"] ?? "") ?? 50
             let seed =
                 UInt64(ProcessInfo.processInfo.environment["CRASH_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
             var random = Generator(state: seed)
@@ -53,7 +58,23 @@ extension Integration {
                 let source = try await gate.http.post(
                     "/nodes", #"{"node-name":"src","driver":"null-co","size":67108864}"#)
                 try #require(source.status == 201)
+                var streamed: [String: [String]] = [:]
+                var lastEventID: String?
                 for round in 0..<rounds {
+                    let stream = try SSEClient(
+                        port: gate.port, path: "/events?event=JOB_STATUS_CHANGE",
+                        headers: lastEventID.map { ["Last-Event-ID": $0] } ?? [:])
+                    let connected = await eventually(timeout: .seconds(10)) { stream.status != nil }
+                    try #require(connected && stream.status == 200, "round \(round): the event stream did not open")
+                    let quick = Task { [gate] in
+                        let target = try await gate.http.post(
+                            "/nodes", #"{"node-name":"u\#(round)","driver":"null-co","size":8388608}"#)
+                        guard target.status == 201 else { return }
+                        let created = try await gate.http.post(
+                            "/jobs",
+                            #"{"type":"backup","id":"q\#(round)","device":"src","target":"u\#(round)","sync":"full"}"#)
+                        if created.status == 201 { acknowledged.note(created.json) }
+                    }
                     let work = Task { [gate] in
                         let target = try await gate.http.post(
                             "/nodes", #"{"node-name":"t\#(round)","driver":"null-co","size":67108864}"#)
@@ -78,6 +99,17 @@ extension Integration {
                     try await Task.sleep(for: .milliseconds(Int.random(in: 0...400, using: &random)))
                     await gate.kill9()
                     _ = await work.result
+                    _ = await quick.result
+                    _ = await stream.wait(timeout: .seconds(5)) { _ in stream.ended }
+                    stream.close()
+                    for event in stream.events {
+                        #expect(
+                            event.name == "JOB_STATUS_CHANGE",
+                            "round \(round) (seed \(seed)): \(event.name) \(event.data)")
+                        guard let job = event.job, let status = event.json?["status"]?.stringValue else { continue }
+                        streamed[job, default: []].append(status)
+                        lastEventID = event.id ?? lastEventID
+                    }
 
                     gate = try await JobgateInstance.start(dataDirectory: directory, arguments: [])
                     let quarantine =
@@ -92,8 +124,19 @@ extension Integration {
                             Array(stored.prefix(history.count)) == history,
                             "round \(round) (seed \(seed)): \(id) had \(history), now \(stored)")
                     }
+                    for (id, seen) in streamed {
+                        let answer = try await gate.http.get("/jobs/\(id)/history")
+                        let runs = answer.json?["runs"]?.arrayValue ?? []
+                        let stored = runs.flatMap {
+                            $0["status-history"]?.arrayValue?.compactMap { $0["status"]?.stringValue } ?? []
+                        }
+                        #expect(
+                            Array(stored.prefix(seen.count)) == seen,
+                            "round \(round) (seed \(seed)): \(id) streamed \(seen), stored \(stored)")
+                    }
                 }
                 #expect(acknowledged.all.count >= rounds / 2, "too few jobs were acknowledged to test anything")
+                #expect(streamed.count >= rounds / 2, "too few jobs were seen on the event stream to test anything")
                 await gate.cleanUp()
             } catch {
                 await gate.cleanUp()
