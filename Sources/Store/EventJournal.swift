@@ -22,14 +22,19 @@ import Synchronization
 /// passes `maximumBytes` it becomes `journal.1.jsonl`, replacing the previous one, but only once the checkpoint
 /// covers every record line of the file that would be dropped: until then the current file grows on.
 ///
-/// Safe from any thread; appends are serialised under one lock (the one fdatasync of a batch runs under it). The
-/// file is opened for each append and closed after it, so jobgate holds no file of the data directory open for
-/// writing between writes (a read-only remount is not refused as busy, and a replaced file is picked up).
+/// Safe from any thread; appends are serialised under one lock (the one fdatasync of a batch runs under it). Lines
+/// are written in place into zeros laid down ahead (`JournalFile`), so that fdatasync writes data only. The file
+/// is closed after `idleClose` without appends, so an idle jobgate holds no file of the data directory open for
+/// writing (a read-only remount is not refused as busy).
 public final class EventJournal: Sendable {
     public let directory: String
     private let maximumBytes: Int
 
     private struct State {
+        var file: JournalFile
+        /// When the last append was made, and whether a check to close the idle file is queued.
+        var lastAppend = ContinuousClock.now
+        var closeQueued = false
         /// The last log sequence number handed out (record and forget lines).
         var lsn: UInt64 = 0
         /// The highest log sequence number in the previous file (what a rotation would drop).
@@ -38,11 +43,15 @@ public final class EventJournal: Sendable {
         var checkpointed: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    private let idleClose: Duration
+    private let closer = DispatchQueue(label: "jobgate.journal.close")
 
-    public init(dataDirectory: String, maximumBytes: Int = 8 << 20) throws {
+    public init(dataDirectory: String, maximumBytes: Int = 8 << 20, idleClose: Duration = .milliseconds(20)) throws {
         directory = dataDirectory + "/events"
         self.maximumBytes = maximumBytes
+        self.idleClose = idleClose
+        state = Mutex(State(file: JournalFile(path: directory + "/journal.jsonl")))
         try DataDirectory.makePrivateDirectory(directory)
     }
 
@@ -89,14 +98,14 @@ public final class EventJournal: Sendable {
                 lines.append(event.serialized())
                 lines.append(UInt8(ascii: "\n"))
             }
-            let (descriptor, size) = try openCurrent(&state, adding: lines.count)
-            defer { close(descriptor) }
-            guard AtomicFile.writeAll(lines, to: descriptor), !durable || fdatasync(descriptor) == 0 else {
-                let reason = AtomicFile.lastError()
-                _ = ftruncate(descriptor, off_t(size))  // no half batch for the next append to follow
-                throw StoreError.io(step: "append to \(currentPath)", reason: reason)
-            }
+            try rotateIfDue(&state, adding: lines.count)
+            try state.file.append(lines, durable: durable)
             state.lsn = lsn
+            state.lastAppend = .now
+            if !state.closeQueued {
+                state.closeQueued = true
+                closer.asyncAfter(deadline: .now() + idleClose.seconds) { [self] in closeIfIdle() }
+            }
             return lsn
         }
     }
@@ -107,37 +116,31 @@ public final class EventJournal: Sendable {
         state.withLock { $0.checkpointed = max($0.checkpointed, lsn) }
     }
 
-    /// Opens the current file for an append of `count` bytes, first rotating it if it is due (see the type's
-    /// documentation). A new file's directory entry is made durable before anything is written to it.
-    /// - Returns: the descriptor (the caller closes it) and the file's size before the append.
-    private func openCurrent(_ state: inout State, adding count: Int) throws -> (Int32, Int) {
-        var status = stat()
-        var exists = stat(currentPath, &status) == 0
-        if exists, status.st_size > 0, Int(status.st_size) + count > maximumBytes,
-            state.previousLSN <= state.checkpointed
-        {
-            guard rename(currentPath, previousPath) == 0 else {
-                throw StoreError.io(step: "rotate \(currentPath)", reason: AtomicFile.lastError())
-            }
-            state.previousLSN = state.lsn
-            exists = false
-        }
-        let descriptor = open(currentPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, DataDirectory.fileMode)
-        guard descriptor >= 0 else {
-            throw StoreError.io(step: "open \(currentPath)", reason: AtomicFile.lastError())
-        }
-        do {
-            guard fstat(descriptor, &status) == 0 else {
-                throw StoreError.io(step: "stat \(currentPath)", reason: AtomicFile.lastError())
-            }
-            if status.st_mode & 0o077 != 0 { fchmod(descriptor, DataDirectory.fileMode) }  // an earlier jobgate's 0644
-            if !exists { try AtomicFile.syncDirectory(directory) }
-        } catch {
-            close(descriptor)
-            throw error
-        }
-        return (descriptor, Int(status.st_size))
+    /// Rotates the current file if the append would take it past `maximumBytes` and the checkpoint covers the
+    /// previous file (see the type's documentation).
+    private func rotateIfDue(_ state: inout State, adding count: Int) throws {
+        let size = try state.file.dataSize()
+        guard size > 0, size + count > maximumBytes, state.previousLSN <= state.checkpointed else { return }
+        try state.file.rename(to: previousPath)
+        state.previousLSN = state.lsn
     }
+
+    /// Closes the file if nothing was appended for `idleClose`; otherwise looks again later. On `closer`.
+    private func closeIfIdle() {
+        let again = state.withLock { state -> Duration? in
+            let idle = ContinuousClock.now - state.lastAppend
+            guard idle < idleClose else {
+                state.file.close()
+                state.closeQueued = false
+                return nil
+            }
+            return idleClose - idle
+        }
+        if let again { closer.asyncAfter(deadline: .now() + again.seconds) { [self] in closeIfIdle() } }
+    }
+
+    /// Whether the journal file is open now (tests).
+    var isOpen: Bool { state.withLock { $0.file.isOpen } }
 
     /// What start-up replays.
     public struct Replay: Sendable {
@@ -166,7 +169,8 @@ public final class EventJournal: Sendable {
         var highest: UInt64 = 0
         var previousHighest: UInt64 = 0
         for path in [previousPath, currentPath] {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            guard let contents = FileManager.default.contents(atPath: path) else { continue }
+            let data = contents.prefix(JournalFile.dataLength(of: contents))
             for line in data.split(separator: UInt8(ascii: "\n")) {
                 guard let lsn = Self.logSequenceNumber(of: line) else {
                     events.append(line)
@@ -223,5 +227,12 @@ public final class EventJournal: Sendable {
         guard AtomicFile.writeAll(Data(count: 64 << 10), to: descriptor), fdatasync(descriptor) == 0 else {
             throw StoreError.io(step: "write \(path)", reason: AtomicFile.lastError())
         }
+    }
+}
+
+extension Duration {
+    /// In seconds, for Dispatch deadlines.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

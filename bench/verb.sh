@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Verb until its event, QMP direct against jobgate in one run (bench/verb.py): p50 and p99 of `job-pause` /
+# `job-resume` on a ready mirror until JOB_STATUS_CHANGE arrives, on the QMP socket and through jobgate
+# (POST /jobs/m/<verb> until the event on GET /events). Appends the figures, with the date and the machine, to
+# bench/RESULTS.md.
+#
+#   bench/verb.sh [VERBS]     (default 400 per side)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+command -v python3 >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y --no-install-recommends python3; }
+swift build -c release --product jobgate >&2
+binary="$(swift build -c release --show-bin-path)/jobgate"
+qemu="$(command -v "qemu-system-$(uname -m)")"
+work="$(mktemp -d /tmp/jobgate-verb.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME"), data dir on $(df -T "$work" | awk 'NR == 2 {print $2}')"
+result="$(python3 bench/verb.py "$binary" "$qemu" "$work" 18195 "${1:-400}")"
+echo "$result"
+{
+  echo
+  echo "### Verb until its event on SSE, $(date -u '+%Y-%m-%d %H:%M UTC') (bench/verb.sh)"
+  echo
+  echo "Machine: $machine. jobgate $(git rev-parse --short HEAD)."
+  echo
+  python3 - "$result" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print("| path | verbs | p50 ms | p99 ms |")
+print("| --- | --- | --- | --- |")
+print("| QMP direct (`job-pause`/`job-resume` until JOB_STATUS_CHANGE on QMP) | %d | %.3f | %.3f |" % (r["qmp"]["verbs"], r["qmp"]["p50_ms"], r["qmp"]["p99_ms"]))
+print("| jobgate (`POST /jobs/m/pause`/`resume` until JOB_STATUS_CHANGE on `/events`) | %d | %.3f | %.3f |" % (r["jobgate"]["verbs"], r["jobgate"]["p50_ms"], r["jobgate"]["p99_ms"]))
+print("| ratio jobgate / QMP | | %.2f | %.2f |" % (r["ratio_p50"], r["ratio_p99"]))
+PY
+} >> bench/RESULTS.md
