@@ -116,7 +116,7 @@ extension JobManager {
                 try? await refreshFromEngine()
             }
             let now = Date()
-            if now.timeIntervalSince(lastPruned) >= 60 { prune(now: now) }
+            if now.timeIntervalSince(lastPruned) >= 60 || retention.isOverrun(count: book.count) { prune(now: now) }
         }
         store?.flush()
     }

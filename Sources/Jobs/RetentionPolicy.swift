@@ -20,6 +20,13 @@ public struct RetentionPolicy: Sendable, Equatable {
     /// Whether this policy can drop anything at all.
     public var isUnlimited: Bool { maxAge == nil && maxCount == nil }
 
+    /// Whether `count` records (all runs, live ones included) are so far past `maxCount` that retention should run
+    /// now rather than at its next minute: by a tenth of the limit plus 100. Keeps memory bounded under churn.
+    public func isOverrun(count: Int) -> Bool {
+        guard let maxCount else { return false }
+        return count > maxCount + maxCount / 10 + 100
+    }
+
     /// The runs to drop from `finished` (sorted oldest end first) at `now`: those that ended more than `maxAge`
     /// ago, and the oldest beyond `maxCount`. Always a prefix of `finished`.
     public func expired(_ finished: [JobBook.FinishedRun], now: Date) -> [JobBook.FinishedRun] {
