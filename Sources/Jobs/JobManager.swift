@@ -67,21 +67,26 @@ public actor JobManager {
         guard book.isRestored else { throw JobError.starting }
     }
 
-    /// Applies engine signals until the sequence ends, in batches: what arrived while the last batch was being
+    /// Applies engine signals until the queue finishes, in batches: what arrived while the last batch was being
     /// applied is applied, and made durable, together (see `StagedChanges`). Call once.
-    public func run<Signals: AsyncSequence & Sendable>(signals: Signals) async
-    where Signals.Element == QMPSignal, Signals.Failure == Never {
-        let buffer = SignalBuffer()
-        let pump = Task {
-            for await signal in signals { buffer.push(signal) }
-            buffer.finish()
-        }
-        while let batch = await buffer.next() {
+    public func run(signals: QMPSignalQueue) async {
+        while let batch = await signals.next() {
             await apply(batch)
         }
-        await pump.value
         retryStorage()
         store?.flush()
+    }
+
+    /// `run(signals:)` for any sequence of signals (tests).
+    public func run<Signals: AsyncSequence & Sendable>(signals: Signals) async
+    where Signals.Element == QMPSignal, Signals.Failure == Never {
+        let queue = QMPSignalQueue()
+        let pump = Task {
+            for await signal in signals { queue.push(signal) }
+            queue.finish()
+        }
+        await run(signals: queue)
+        await pump.value
     }
 
     // MARK: - Creation

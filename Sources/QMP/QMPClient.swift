@@ -20,9 +20,10 @@ public actor QMPClient: QMPExecuting {
         case ready(QMPConnection, QMPGreeting)
     }
 
-    /// Every connection, event and disconnection, in order. Has exactly one consumer.
-    public nonisolated let signals: AsyncStream<QMPSignal>
-    private let signalContinuation: AsyncStream<QMPSignal>.Continuation
+    /// Every connection, event and disconnection, in order. Has exactly one consumer. Events are pushed by the
+    /// connection's reader thread itself (an event read while `qmp_capabilities` is answered may come before
+    /// `.connected`, as it could when it went through this actor).
+    public nonisolated let signals = QMPSignalQueue()
     private let commandTimeout: Duration
     private let logger: Logger
 
@@ -40,7 +41,6 @@ public actor QMPClient: QMPExecuting {
     ///   - commandTimeout: how long any command may take before it fails with `QMPError.timeout`.
     ///   - logger: where protocol trouble is reported.
     public init(commandTimeout: Duration = .seconds(30), logger: Logger) {
-        (signals, signalContinuation) = AsyncStream.makeStream(of: QMPSignal.self)
         self.commandTimeout = commandTimeout
         self.logger = logger
     }
@@ -57,7 +57,7 @@ public actor QMPClient: QMPExecuting {
     /// - Throws: `QMPError` if the socket cannot be reached, the greeting does not come, or negotiation fails.
     public func connect(socketPath: String, greetingTimeout: Duration = .seconds(10)) async throws -> QMPGreeting {
         guard case .disconnected = state else { throw QMPError.protocolViolation("already connected") }
-        let connection = try QMPConnection(path: socketPath)
+        let connection = try QMPConnection(path: socketPath) { [signals] event in signals.push(.event(event)) }
         lastDisconnectWasHang = false
         state = .connecting(connection, nil)
         connection.start()
@@ -81,7 +81,7 @@ public actor QMPClient: QMPExecuting {
             drop(connection, reason: "capabilities negotiation failed: \(error)")
             throw error
         }
-        signalContinuation.yield(.connected(greeting))
+        signals.push(.connected(greeting))
         return greeting
     }
 
@@ -124,7 +124,7 @@ public actor QMPClient: QMPExecuting {
     /// Ends `signals`; call once, at shutdown.
     public func finish() {
         disconnect()
-        signalContinuation.finish()
+        signals.finish()
     }
 
     // MARK: - Inbound
@@ -156,7 +156,7 @@ public actor QMPClient: QMPExecuting {
                     "QMP error without id", metadata: ["class": "\(error.errorClass)", "desc": "\(error.description)"])
             }
         case .event(let event):
-            signalContinuation.yield(.event(event))
+            signals.push(.event(event))
         }
     }
 
@@ -213,7 +213,7 @@ public actor QMPClient: QMPExecuting {
         }
         state = .disconnected
         for id in pending.keys.sorted() { finish(id, with: .failure(QMPError.disconnected)) }
-        if wasReady { signalContinuation.yield(.disconnected(reason: reason)) }
+        if wasReady { signals.push(.disconnected(reason: reason)) }
         let waiters = disconnectWaiters
         disconnectWaiters = []
         for waiter in waiters { waiter.resume() }

@@ -4,8 +4,9 @@ import Synchronization
 
 /// One QMP connection: a socket, a reader thread that turns lines into `QMPMessage`s, and serialised writes.
 ///
-/// The reader runs on its own `Thread` (blocking `read`), never on the cooperative pool; it delivers messages in
-/// wire order through `messages`, which finishes when the connection closes.
+/// The reader runs on its own `Thread` (blocking `read`), never on the cooperative pool. It hands events to
+/// `onEvent` itself, on that thread, and delivers every other message through `messages`, which finishes when the
+/// connection closes (after the last event was handed over); each in wire order.
 final class QMPConnection: Sendable {
     /// Messages in the order the server sent them; finishes at end of stream or after `close()`.
     let messages: AsyncStream<Result<QMPMessage, QMPError>>
@@ -14,10 +15,13 @@ final class QMPConnection: Sendable {
     /// Guards the descriptor against use after close: false once closed. Only the reader thread closes the
     /// descriptor, under this lock, so a write can never reach a reused descriptor number.
     private let open: Mutex<Bool>
+    private let onEvent: @Sendable (QMPEvent) -> Void
 
     /// Connects to `path` and starts reading.
+    /// - Parameter onEvent: called on the reader thread with each event, in order; must not block.
     /// - Throws: `QMPError.connectFailed`.
-    init(path: String) throws {
+    init(path: String, onEvent: @escaping @Sendable (QMPEvent) -> Void) throws {
+        self.onEvent = onEvent
         let socket = try UnixSocket.connect(path: path)
         self.socket = socket
         self.open = Mutex(true)
@@ -74,7 +78,12 @@ final class QMPConnection: Sendable {
                 pending.removeSubrange(...newline)
                 if line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { continue }
                 do {
-                    continuation.yield(.success(try QMPMessage(JSONValue.parse(line))))
+                    let message = try QMPMessage(JSONValue.parse(line))
+                    if case .event(let event) = message {
+                        onEvent(event)
+                    } else {
+                        continuation.yield(.success(message))
+                    }
                 } catch let error as QMPError {
                     continuation.yield(.failure(error))
                 } catch {

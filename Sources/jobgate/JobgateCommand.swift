@@ -216,7 +216,7 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 /// Runs the job manager's event loop as a service, until graceful shutdown.
 struct JobManagerService: Service {
     let manager: JobManager
-    let signals: AsyncStream<QMPSignal>
+    let signals: QMPSignalQueue
 
     func run() async throws {
         // Loading runs while the engine starts; engine signals wait in the stream until it is done, and
@@ -225,7 +225,11 @@ struct JobManagerService: Service {
         await withDiscardingTaskGroup { group in
             group.addTask { await manager.pollProgress() }
             group.addTask { await manager.events.runHeartbeats() }
-            await manager.run(signals: signals.cancelOnGracefulShutdown())
+            await withGracefulShutdownHandler {
+                await manager.run(signals: signals)
+            } onGracefulShutdown: {
+                signals.finish()
+            }
             group.cancelAll()
         }
     }

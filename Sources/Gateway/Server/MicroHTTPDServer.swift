@@ -14,29 +14,83 @@ struct DeferredRequest: Sendable {
 final class ServerContext: Sendable {
     let responder: Responder
     let bodyLimit: Int
-    private let continuation: AsyncStream<DeferredRequest>.Continuation
 
-    init(responder: Responder, bodyLimit: Int, continuation: AsyncStream<DeferredRequest>.Continuation) {
-        self.responder = responder
-        self.bodyLimit = bodyLimit
-        self.continuation = continuation
+    private struct Work {
+        var accepting = true
+        var running = 0
+        /// Waiting for `running` to reach 0 once `accepting` is false.
+        var drained: CheckedContinuation<Void, Never>?
+        /// Waiting for `finish`.
+        var finished: CheckedContinuation<Void, Never>?
     }
 
-    /// Hands a deferred request to the server's task group. Called on a libmicrohttpd thread; never blocks.
-    /// After shutdown began, the request is answered 503 at once.
+    private let work = Mutex(Work())
+
+    init(responder: Responder, bodyLimit: Int) {
+        self.responder = responder
+        self.bodyLimit = bodyLimit
+    }
+
+    /// Starts a task for a deferred request at once (one wake-up between the libmicrohttpd thread and the
+    /// handler, no hop through a queue), counted so that shutdown can wait for it. Called on a libmicrohttpd
+    /// thread; never blocks. After shutdown began, the request is answered 503 at once.
     func submit(_ request: DeferredRequest) {
-        if case .terminated = continuation.yield(request) {
+        let accepted = work.withLock { work -> Bool in
+            guard work.accepting else { return false }
+            work.running += 1
+            return true
+        }
+        guard accepted else {
             request.box.complete(with: Problem.shuttingDown().response(instance: ""))
+            return
+        }
+        Task {
+            request.box.complete(with: await request.work())
+            work.withLock { work -> CheckedContinuation<Void, Never>? in
+                work.running -= 1
+                guard work.running == 0, !work.accepting else { return nil }
+                defer { work.drained = nil }
+                return work.drained
+            }?.resume()
         }
     }
 
+    /// Takes no more deferred requests. Idempotent.
     func finish() {
-        continuation.finish()
+        work.withLock { work -> CheckedContinuation<Void, Never>? in
+            work.accepting = false
+            defer { work.finished = nil }
+            return work.finished
+        }?.resume()
+    }
+
+    /// Returns once `finish` was called.
+    func waitUntilFinished() async {
+        await withCheckedContinuation { continuation in
+            let now = work.withLock { work -> Bool in
+                guard work.accepting else { return true }
+                work.finished = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Returns once every deferred request taken has been answered (call after `finish`).
+    func waitUntilDrained() async {
+        await withCheckedContinuation { continuation in
+            let now = work.withLock { work -> Bool in
+                guard work.running > 0 else { return true }
+                work.drained = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
     }
 }
 
-/// The HTTP server: libmicrohttpd with an epoll thread pool and suspend/resume, running deferred handlers as
-/// child tasks of `run()`.
+/// The HTTP server: libmicrohttpd with an epoll thread pool and suspend/resume, running each deferred handler as
+/// a task of its own, started from the libmicrohttpd thread and counted by the server.
 ///
 /// Graceful shutdown: stop taking deferred work, let the running handlers finish (each ends by resuming its
 /// connection), then stop the daemon, so it never stops with a suspended connection (which aborts the process).
@@ -69,7 +123,6 @@ public final class MicroHTTPDServer: Service, Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let context: ServerContext
-    private let requests: AsyncStream<DeferredRequest>
     private let daemon = Mutex<DaemonHandle?>(nil)
     private let endStreams: @Sendable () -> Void
 
@@ -82,13 +135,10 @@ public final class MicroHTTPDServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.endStreams = endStreams
-        let (stream, continuation) = AsyncStream.makeStream(of: DeferredRequest.self)
-        self.requests = stream
-        self.context = ServerContext(
-            responder: responder, bodyLimit: configuration.bodyLimit, continuation: continuation)
+        self.context = ServerContext(responder: responder, bodyLimit: configuration.bodyLimit)
     }
 
-    /// Binds and starts serving; deferred requests wait until `run()` consumes them.
+    /// Binds and starts serving.
     /// - Returns: the port bound (useful with port 0).
     /// - Throws: `ServerError.startFailed` if the address does not parse or the port is taken.
     @discardableResult
@@ -117,13 +167,7 @@ public final class MicroHTTPDServer: Service, Sendable {
         try start()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await withDiscardingTaskGroup { group in
-                    for await request in requests {
-                        group.addTask {
-                            request.box.complete(with: await request.work())
-                        }
-                    }
-                }
+                await context.waitUntilFinished()
             } onCancel: {
                 self.endStreams()
                 self.context.finish()
@@ -132,6 +176,7 @@ public final class MicroHTTPDServer: Service, Sendable {
             self.endStreams()
             self.context.finish()
         }
+        await context.waitUntilDrained()
         stop()
     }
 
