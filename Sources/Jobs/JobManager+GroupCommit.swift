@@ -136,7 +136,7 @@ extension JobManager {
         do {
             lsn =
                 try eventJournal?.append(
-                    records: changes.durableRuns.compactMap { changes.runs[$0]?.json(now: now).serialized() },
+                    changes: changes.durableRuns.compactMap { changes.runs[$0] }.map { journalChange($0, now: now) },
                     events: events.map(\.journalEntry), durable: true) ?? 0
         } catch {
             noteStorageFailure(error)
@@ -154,6 +154,15 @@ extension JobManager {
         self.events.append(contentsOf: events)
         store?.checkpoint(Array(changes.runs.values), through: lsn)
         return true
+    }
+
+    /// How the journal keeps a run's new state: as its status changes since the state the book shows (the last
+    /// durable one, published), when they give it exactly; else whole.
+    private func journalChange(_ record: JobRecord, now: Date) -> EventJournal.Change {
+        if let previous = book.record(record.id), let delta = record.delta(from: previous) {
+            return .status(delta.json(runKey: record.runKey).serialized())
+        }
+        return .record(record.json(now: now).serialized())
     }
 
     /// A write to the data directory failed: marks it failing, and says so once per failure. Held changes are at

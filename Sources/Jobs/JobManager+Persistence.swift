@@ -51,7 +51,8 @@ extension JobManager {
         for record in records { book.remove(record) }
         events.jobsForgotten(Set(records.map(\.id)).filter { book.record($0) == nil })
         do {
-            let lsn = try eventJournal?.append(forgotten: records.map(\.runKey), events: [], durable: true) ?? 0
+            let lsn =
+                try eventJournal?.append(changes: records.map { .forget($0.runKey) }, events: [], durable: true) ?? 0
             store?.checkpoint([], forgetting: records, through: lsn)
         } catch {
             // Still deleted with the next checkpoint; a crash before it brings them back until retention runs.

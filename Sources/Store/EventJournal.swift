@@ -9,9 +9,11 @@ import Synchronization
 /// The write-ahead log of job records, and the journal of recent job events: `<data>/events/journal.jsonl`, one
 /// JSON object a line.
 ///
-/// Three kinds of line:
+/// Four kinds of line:
 /// - `{"lsn":N,"record":{...}}`: the whole new state of one run of a job, numbered by a log sequence number that
 ///   grows across restarts;
+/// - `{"lsn":N,"status":{"run":"<id>~<run>","entered":[...],...}}`: status changes of a run since its last line
+///   (`JobRecord.StatusDelta`), the common case, a few dozen bytes instead of the whole record;
 /// - `{"lsn":N,"forget":"<id>~<run>"}`: a run was forgotten (retention);
 /// - an event (`{"data":...,"event":...,"id":"<epoch>-<sequence>",...}`), which lets a watcher resume from an event
 ///   id across a restart.
@@ -70,28 +72,40 @@ public final class EventJournal: Sendable {
         try append(events: [event], durable: durable)
     }
 
-    /// Appends, in this order, the new states of records (their JSON text), forgotten runs (`<id>~<run>`) and
-    /// events, with one write and, if `durable`, one fdatasync for all.
-    /// - Returns: the log sequence number of the last record or forget line (the last one handed out if none).
-    /// - Throws: `StoreError.io`; nothing is logged then (a short write is cut off again).
+    /// A change of the records, as a line of its own with a log sequence number.
+    public enum Change: Sendable {
+        /// A run's whole new state (the record's JSON text).
+        case record(Data)
+        /// A run's status changes (a `JobRecord.StatusDelta`'s JSON text).
+        case status(Data)
+        /// A run forgotten (`<id>~<run>`).
+        case forget(String)
+    }
+
+    /// Appends, in this order, changes of the records and events, with one write and, if `durable`, one
+    /// fdatasync for all.
+    /// - Returns: the log sequence number of the last change (the last one handed out if there is none).
+    /// - Throws: `StoreError.io`; nothing is logged then (what was written of the batch is zeroed again).
     @discardableResult
-    public func append(
-        records: [Data] = [], forgotten: [String] = [], events: [JSONValue], durable: Bool
-    ) throws -> UInt64 {
+    public func append(changes: [Change] = [], events: [JSONValue], durable: Bool) throws -> UInt64 {
         try state.withLock { state in
-            guard !records.isEmpty || !forgotten.isEmpty || !events.isEmpty else { return state.lsn }
+            guard !changes.isEmpty || !events.isEmpty else { return state.lsn }
             var lines = Data()
             var lsn = state.lsn
-            for record in records {
+            for change in changes {
                 lsn += 1
-                lines.append(contentsOf: Array(#"{"lsn":\#(lsn),"record":"#.utf8))
-                lines.append(record)
-                lines.append(contentsOf: Array("}\n".utf8))
-            }
-            for key in forgotten {
-                lsn += 1
-                lines.append(contentsOf: Array(#"{"lsn":\#(lsn),"forget":"#.utf8))
-                lines.append(JSONValue.string(key).serialized())
+                lines.append(contentsOf: Array(#"{"lsn":\#(lsn),"#.utf8))
+                switch change {
+                case .record(let record):
+                    lines.append(contentsOf: Array(#""record":"#.utf8))
+                    lines.append(record)
+                case .status(let delta):
+                    lines.append(contentsOf: Array(#""status":"#.utf8))
+                    lines.append(delta)
+                case .forget(let key):
+                    lines.append(contentsOf: Array(#""forget":"#.utf8))
+                    lines.append(JSONValue.string(key).serialized())
+                }
                 lines.append(contentsOf: Array("}\n".utf8))
             }
             for event in events {
@@ -148,6 +162,8 @@ public final class EventJournal: Sendable {
         public enum Entry: Sendable {
             /// A run's new state (the record's JSON).
             case record(JSONValue)
+            /// A run's status changes (a `JobRecord.StatusDelta`'s JSON).
+            case status(JSONValue)
             /// A run forgotten (`<id>~<run>`).
             case forget(String)
         }
@@ -180,6 +196,8 @@ public final class EventJournal: Sendable {
                 guard lsn > checkpoint, let entry = try? JSONValue.parse(Data(line)) else { continue }
                 if let record = entry["record"], record.objectValue != nil {
                     replay.entries.append(.record(record))
+                } else if let delta = entry["status"], delta.objectValue != nil {
+                    replay.entries.append(.status(delta))
                 } else if let key = entry["forget"]?.stringValue {
                     replay.entries.append(.forget(key))
                 }

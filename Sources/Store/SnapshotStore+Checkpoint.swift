@@ -95,8 +95,10 @@ extension SnapshotStore {
         }
     }
 
-    /// Applies the journal's lines after the checkpoint to the records it holds: a record line replaces its run's
-    /// state (an archived run is final and stays), a forget line removes the run.
+    /// Applies the journal's lines after the checkpoint to the records it holds, in order: a record line replaces
+    /// its run's state, a status line applies its changes to the run's state (the checkpoint's, or an earlier
+    /// line's: the checkpoint never holds a state newer than a line after it), a forget line removes the run. An
+    /// archived run is final and stays as it is.
     /// - Returns: the runs' replayed states, and the runs forgotten, for a checkpoint.
     public static func replay(
         _ entries: [EventJournal.Replay.Entry], onto snapshots: inout [Loaded]
@@ -120,6 +122,13 @@ extension SnapshotStore {
                 }
                 replayed[key] = record
                 forgotten[key] = nil
+            case .status(let json):
+                guard let (key, delta) = JobRecord.StatusDelta.parse(json), let index = position[key],
+                    !snapshots[index].isArchived
+                else { continue }
+                let record = snapshots[index].record.applying(delta)
+                snapshots[index] = Loaded(record: record, json: nil)
+                replayed[key] = record
             case .forget(let key):
                 guard let index = position[key] else { continue }
                 forgotten[key] = snapshots[index].record
