@@ -3,6 +3,8 @@
 
 QMP direct: a QEMU of its own (qemu-system-<arch> -machine none), a mirror between null-co nodes in `ready`;
 `job-pause` / `job-resume` sent on the QMP socket, timed until its JOB_STATUS_CHANGE (standby / ready) is read there.
+fdatasync: a line written in place and fdatasync'd in jobgate's data dir, as its journal does, timed the same way
+(QMP's round trip plus this is the floor for a status change that is on disk before it is sent).
 jobgate: the same mirror on jobgate's engine; `POST /jobs/m/pause` / `resume` sent over HTTP (keep-alive), timed
 until the JOB_STATUS_CHANGE arrives on an open `GET /events` stream. Both clients are the same loop of raw
 sockets and select(), and the two sides alternate in small blocks so that machine noise hits both alike.
@@ -107,6 +109,20 @@ class Jobgate:
                 answered = True
         return elapsed
 
+class Fdatasync:
+    """One 300-byte line written in place into zeros and fdatasync'd, as jobgate's journal does: the floor."""
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(self.fd, b"\0" * (4 << 20))
+        os.fsync(self.fd)
+        self.offset = 0
+    def verb(self, name, status):
+        start = time.perf_counter()
+        os.pwrite(self.fd, b"x" * 299 + b"\n", self.offset)
+        os.fdatasync(self.fd)
+        self.offset += 300
+        return time.perf_counter() - start
+
 def percentile(values, fraction):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * fraction))]
@@ -155,11 +171,11 @@ def main():
         jobgate = Jobgate(port)
         time.sleep(0.2)
 
-        results = {"qmp": [], "jobgate": []}
-        sides = {"qmp": qmp, "jobgate": jobgate}
+        results = {"qmp": [], "jobgate": [], "fdatasync": []}
+        sides = {"qmp": qmp, "jobgate": jobgate, "fdatasync": Fdatasync(os.path.join(data_dir, "floor.test"))}
         block = 10
         for block_index in range(verbs // (2 * block)):
-            for name in (("qmp", "jobgate") if block_index % 2 == 0 else ("jobgate", "qmp")):
+            for name in (("qmp", "jobgate", "fdatasync") if block_index % 2 == 0 else ("jobgate", "qmp", "fdatasync")):
                 for i in range(block):
                     verb, status = ("pause", "standby") if i % 2 == 0 else ("resume", "ready")
                     results[name].append(sides[name].verb(verb, status))
@@ -170,6 +186,9 @@ def main():
                              "p99_ms": round(percentile(values, 0.99) * 1000, 3)}
         summary["ratio_p50"] = round(summary["jobgate"]["p50_ms"] / summary["qmp"]["p50_ms"], 2)
         summary["ratio_p99"] = round(summary["jobgate"]["p99_ms"] / summary["qmp"]["p99_ms"], 2)
+        # The floor: QMP's round trip plus the one fdatasync a durable status change needs, as a ratio to QMP.
+        summary["floor_ratio_p50"] = round(
+            (summary["qmp"]["p50_ms"] + summary["fdatasync"]["p50_ms"]) / summary["qmp"]["p50_ms"], 2)
         print(json.dumps(summary))
     finally:
         gate.terminate()

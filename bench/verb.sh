@@ -30,6 +30,8 @@ print("| path | verbs | p50 ms | p99 ms |")
 print("| --- | --- | --- | --- |")
 print("| QMP direct (`job-pause`/`job-resume` until JOB_STATUS_CHANGE on QMP) | %d | %.3f | %.3f |" % (r["qmp"]["verbs"], r["qmp"]["p50_ms"], r["qmp"]["p99_ms"]))
 print("| jobgate (`POST /jobs/m/pause`/`resume` until JOB_STATUS_CHANGE on `/events`) | %d | %.3f | %.3f |" % (r["jobgate"]["verbs"], r["jobgate"]["p50_ms"], r["jobgate"]["p99_ms"]))
+print("| one 300-byte write + fdatasync in the data dir, in place (the journal's cost) | %d | %.3f | %.3f |" % (r["fdatasync"]["verbs"], r["fdatasync"]["p50_ms"], r["fdatasync"]["p99_ms"]))
 print("| ratio jobgate / QMP | | %.2f | %.2f |" % (r["ratio_p50"], r["ratio_p99"]))
+print("| floor ratio (QMP + fdatasync) / QMP | | %.2f | |" % r["floor_ratio_p50"])
 PY
 } >> bench/RESULTS.md

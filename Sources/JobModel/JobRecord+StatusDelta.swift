@@ -5,8 +5,8 @@ extension JobRecord {
     /// instead of the whole record: the statuses entered (with their times) and the progress and error then.
     ///
     /// Replaying a delta onto the state it was made from (`applying`) gives the new state exactly; the journal
-    /// uses one only when that holds (`delta(from:)`), and never for `concluded` or `null`, whose frozen stats come
-    /// from samples kept in memory.
+    /// uses one only when that holds (`delta(from:)`), and never for a change that freezes the stats (`concluded`,
+    /// or `null` without it), since they come from samples kept in memory.
     public struct StatusDelta: Sendable, Equatable {
         public var entered: [StatusEntry]
         public var currentProgress: Int64
@@ -22,7 +22,9 @@ extension JobRecord {
             Array(statusHistory.prefix(previous.statusHistory.count)) == previous.statusHistory
         else { return nil }
         let entered = Array(statusHistory.dropFirst(previous.statusHistory.count))
-        guard !entered.contains(where: { $0.status == .concluded || $0.status == .null }) else { return nil }
+        // Entering `concluded` (or `null` without it) freezes the stats from samples a replay does not have.
+        let freezes = entered.contains { $0.status == .concluded || ($0.status == .null && previous.finalStats == nil) }
+        guard !freezes else { return nil }
         let delta = StatusDelta(
             entered: entered, currentProgress: currentProgress, totalProgress: totalProgress, error: error)
         return previous.applying(delta) == self ? delta : nil
