@@ -136,10 +136,10 @@ extension JobManager {
             let record = book.record(id)
             if let record, record.createdAt >= start {
                 forget([record])
-                if record.status != .null { refusedCreations.insert(id) }
+                if record.status != .null { refusedCreations[id] = Date() }
             } else if record == nil || record?.status == .null {
                 // Its events, if QEMU created it at all, are still to come; a later creation of the id clears this.
-                refusedCreations.insert(id)
+                refusedCreations[id] = Date()
             }
         }
     }
@@ -147,8 +147,8 @@ extension JobManager {
     /// Applies a `JOB_STATUS_CHANGE`: on disk before it is visible. A `created` for an id whose job is gone starts
     /// a new run of the id.
     func apply(status next: JobStatus, to id: String, at time: Date) {
-        if refusedCreations.contains(id) {
-            if next == .null { refusedCreations.remove(id) }
+        if refusedCreations[id] != nil {
+            if next == .null { refusedCreations[id] = nil }
             return
         }
         guard let current = latest(id), current.status != .null || next != .created else {

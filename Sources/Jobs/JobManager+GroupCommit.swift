@@ -36,12 +36,51 @@ struct StagedChanges {
         if durably { durableRuns.insert(record.runKey) }
     }
 
-    /// Appends a later batch: its steps follow, its states replace.
-    mutating func append(_ later: StagedChanges) {
+    /// While held: at most this many `BLOCK_JOB_*` events are kept; older ones beyond it are dropped (status
+    /// changes never are: they are bounded by what the jobs QEMU runs can still do, as nothing new is accepted).
+    static let heldEventLimit = 10_000
+
+    /// Appends a later batch (changes held back): its steps follow, its states replace. A progress-only state that
+    /// a later step of the same run supersedes is dropped, so holding costs memory per status change, not per
+    /// sampling; beyond `heldEventLimit` events the oldest are dropped.
+    /// - Returns: how many events were dropped.
+    @discardableResult
+    mutating func append(_ later: StagedChanges) -> Int {
+        let superseded = Set(later.steps.compactMap(\.runKey))
+        steps.removeAll { step in
+            if case .put(let record, announcing: false) = step { return superseded.contains(record.runKey) }
+            return false
+        }
         steps += later.steps
+        var dropped = 0
+        var events = steps.lazy.filter(\.isEvent).count
+        if events > Self.heldEventLimit {
+            steps.removeAll { step in
+                guard step.isEvent, events > Self.heldEventLimit else { return false }
+                events -= 1
+                dropped += 1
+                return true
+            }
+        }
         latest.merge(later.latest) { _, newer in newer }
         runs.merge(later.runs) { _, newer in newer }
         durableRuns.formUnion(later.durableRuns)
+        return dropped
+    }
+}
+
+extension StagedChanges.Step {
+    /// The run the step changes, if any.
+    var runKey: String? {
+        switch self {
+        case .put(let record, _), .begin(let record): record.runKey
+        case .event: nil
+        }
+    }
+
+    var isEvent: Bool {
+        if case .event = self { return true }
+        return false
     }
 }
 
@@ -95,7 +134,12 @@ extension JobManager {
         guard let changes = staged else { return held == nil }
         staged = nil
         guard !changes.steps.isEmpty else { return held == nil }
-        if held == nil { held = changes } else { held!.append(changes) }
+        if held == nil {
+            held = changes
+        } else if case let dropped = held!.append(changes), dropped > 0 {
+            logger.warning(
+                "dropped engine events held while the data directory fails", metadata: ["dropped": "\(dropped)"])
+        }
         return commitHeld()
     }
 
@@ -146,7 +190,9 @@ extension JobManager {
         held = nil
         for (step, eventID) in zip(changes.steps, eventIDs) {
             switch step {
-            case .put(let record, _): book.put(record, eventID: eventID)
+            case .put(let record, _):
+                book.put(record, eventID: eventID)
+                if record.status == .concluded || record.status == .null { lastProgressEvent[record.id] = nil }
             case .begin(let record): book.begin(record, eventID: eventID!)
             case .event: book.note(eventID!)
             }

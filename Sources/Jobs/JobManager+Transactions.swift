@@ -36,7 +36,7 @@ extension JobManager {
         try checkJobIDs(jobIDs)
         if grouped { try await checkGroupedShape(actions) }
 
-        for id in jobIDs { refusedCreations.remove(id) }
+        for id in jobIDs { refusedCreations[id] = nil }
         for (kind, data) in actions where kind.createsJob {
             creations[data["job-id"]!.stringValue!] = (
                 .backup, .object(data.merging(["type": .string(kind.rawValue)]) { $1 })

@@ -23,7 +23,8 @@ public actor JobManager {
     public nonisolated let storage: StorageHealth
     /// The live fan-out of events to `GET /events` streams.
     public nonisolated let events: EventHub
-    /// Per job: when the last `JOB_PROGRESS` went out and with what progress (they are coalesced).
+    /// Per job: when the last `JOB_PROGRESS` went out and with what progress (they are coalesced); dropped when the
+    /// job concludes.
     var lastProgressEvent: [String: (at: Date, current: Int64)] = [:]
     let retention: RetentionPolicy
     /// When retention last ran.
@@ -36,8 +37,10 @@ public actor JobManager {
     /// Requests under way, by job id: what to put in the record if an event announces the job before the reply.
     var creations: [String: (type: JobType, request: JSONValue)] = [:]
     /// Jobs QEMU created and rolled back inside a command it then refused: their remaining events are ignored
-    /// until `null`, so a refused request leaves no record behind.
-    var refusedCreations: Set<String> = []
+    /// until `null`, so a refused request leaves no record behind. By id, with when it was noted: QEMU sends those
+    /// events before its refusal, so an entry whose events never come (QEMU refused before creating the job) is
+    /// dropped after a minute (`pollProgress`), and hostile requests cannot make the set grow without bound.
+    var refusedCreations: [String: Date] = [:]
 
     /// - Parameters:
     ///   - policy: the image roots and driver allow-list every job's file names are held to.
@@ -104,7 +107,7 @@ public actor JobManager {
         var qmpArguments = try await confinement.confine(type, arguments)
         qmpArguments["job-id"] = .string(id)
         creations[id] = (type, request)
-        refusedCreations.remove(id)
+        refusedCreations[id] = nil
         defer { creations[id] = nil }
         let start = Date()
         do {

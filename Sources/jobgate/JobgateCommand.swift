@@ -142,7 +142,7 @@ struct JobgateCommand: AsyncParsableCommand {
 
         let router = GatewayRoutes.makeRouter(
             engine: status, manager: manager, catalog: catalog, secrets: client,
-            ledger: try IdempotencyLedger(dataDirectory: dataDirectory, logger: logger))
+            ledger: try IdempotencyLedger(dataDirectory: dataDirectory, health: storage, logger: logger))
 
         var serverConfiguration = MicroHTTPDServer.Configuration(
             host: address.host, port: address.port, threadPoolSize: threads)
