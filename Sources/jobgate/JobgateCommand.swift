@@ -57,6 +57,12 @@ struct JobgateCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted request body in bytes (413 beyond).")
     var bodyLimit = 1 << 20
 
+    @Option(
+        help:
+            "Bytes of request bodies buffered across all connections at most; a request whose body would pass it gets 503."
+    )
+    var bodyBudget = 64 << 20
+
     @Option(help: "HTTP worker threads (default: number of cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -89,6 +95,7 @@ struct JobgateCommand: AsyncParsableCommand {
         _ = try retentionPolicy()
         guard qmpTimeout > 0 else { throw ValidationError("--qmp-timeout must be positive") }
         guard bodyLimit > 0 else { throw ValidationError("--body-limit must be positive") }
+        guard bodyBudget >= bodyLimit else { throw ValidationError("--body-budget must be at least --body-limit") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         guard sseHeartbeat >= 0.1 else { throw ValidationError("--sse-heartbeat must be at least 0.1 seconds") }
         guard sseQueue > 0 else { throw ValidationError("--sse-queue must be positive") }
@@ -147,6 +154,7 @@ struct JobgateCommand: AsyncParsableCommand {
         var serverConfiguration = MicroHTTPDServer.Configuration(
             host: address.host, port: address.port, threadPoolSize: threads)
         serverConfiguration.bodyLimit = bodyLimit
+        serverConfiguration.bodyBudget = bodyBudget
         serverConfiguration.connectionLimit = maxConnections
         Self.raiseFileLimit(to: maxConnections + 256, logger: logger)
         let server = MicroHTTPDServer(

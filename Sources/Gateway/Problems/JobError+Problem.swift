@@ -144,6 +144,15 @@ extension Problem {
             headers: ["Retry-After": "5"])
     }
 
+    /// 503: the bodies of requests in flight on all connections reached the budget (`--body-budget`).
+    static func serverBusy(budget: Int) -> Problem {
+        Problem(
+            "server-busy", title: "Too many request bodies in flight", status: 503,
+            detail:
+                "the bodies of the requests in flight on all connections would pass jobgate's budget of \(budget) bytes (--body-budget); retry shortly",
+            headers: ["Retry-After": "1"])
+    }
+
     static func shuttingDown() -> Problem {
         Problem(
             "shutting-down", title: "Shutting down", status: 503, detail: "jobgate is shutting down",

@@ -27,26 +27,39 @@ final class ConnectionBox: Sendable {
     struct State: Sendable {
         var body = Data()
         var bodyTooLarge = false
+        /// The body did not fit the budget of all connections' bodies (503); it is dropped as it arrives.
+        var overBudget = false
         var phase = Phase.receiving
     }
 
     let connection: ConnectionHandle
     let state = Mutex(State())
+    private let budget: BodyBudget
 
-    init(connection: ConnectionHandle) {
+    init(connection: ConnectionHandle, budget: BodyBudget) {
         self.connection = connection
+        self.budget = budget
     }
 
-    /// Appends upload bytes, or drops them once the total passes `limit`.
+    deinit {
+        budget.release(state.withLock { $0.body.count })
+    }
+
+    /// Appends upload bytes, or drops them once the total passes `limit`, or once all connections' bodies would
+    /// pass the budget.
     func append(_ bytes: UnsafeRawBufferPointer, limit: Int) {
         state.withLock { state in
-            guard !state.bodyTooLarge else { return }
+            guard !state.bodyTooLarge, !state.overBudget else { return }
             if state.body.count + bytes.count > limit {
                 state.bodyTooLarge = true
-                state.body = Data()
+            } else if !budget.reserve(bytes.count) {
+                state.overBudget = true
             } else {
                 state.body.append(contentsOf: bytes)
+                return
             }
+            budget.release(state.body.count)
+            state.body = Data()
         }
     }
 

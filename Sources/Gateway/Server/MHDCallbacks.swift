@@ -24,7 +24,7 @@ func cmhdAccessHandler(
             return queue(
                 Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: String(cString: url!)), on: connection)
         }
-        let box = ConnectionBox(connection: ConnectionHandle(raw: connection))
+        let box = ConnectionBox(connection: ConnectionHandle(raw: connection), budget: server.bodyBudget)
         requestContext.pointee = Unmanaged.passRetained(box).toOpaque()
         return .YES
     }
@@ -37,7 +37,9 @@ func cmhdAccessHandler(
         return .YES
     }
 
-    let (phase, body, tooLarge) = box.state.withLock { ($0.phase, $0.body, $0.bodyTooLarge) }
+    let (phase, body, tooLarge, overBudget) = box.state.withLock {
+        ($0.phase, $0.body, $0.bodyTooLarge, $0.overBudget)
+    }
     switch phase {
     case .ready(let response):
         return queue(response, on: connection)
@@ -47,6 +49,9 @@ func cmhdAccessHandler(
         let path = String(cString: url!)
         if tooLarge {
             return queue(Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: path), on: connection)
+        }
+        if overBudget {
+            return queue(Problem.serverBusy(budget: server.bodyBudget.limit).response(instance: path), on: connection)
         }
         let request = Request(
             method: String(cString: method!), path: path, query: values(connection, .GET_ARGUMENT_KIND),

@@ -14,6 +14,7 @@ struct DeferredRequest: Sendable {
 final class ServerContext: Sendable {
     let responder: Responder
     let bodyLimit: Int
+    let bodyBudget: BodyBudget
 
     private struct Work {
         var accepting = true
@@ -26,9 +27,10 @@ final class ServerContext: Sendable {
 
     private let work = Mutex(Work())
 
-    init(responder: Responder, bodyLimit: Int) {
+    init(responder: Responder, bodyLimit: Int, bodyBudget: Int) {
         self.responder = responder
         self.bodyLimit = bodyLimit
+        self.bodyBudget = BodyBudget(limit: bodyBudget)
     }
 
     /// Starts a task for a deferred request at once (one wake-up between the libmicrohttpd thread and the
@@ -105,6 +107,8 @@ public final class MicroHTTPDServer: Service, Sendable {
         public var connectionLimit: Int = 4000
         /// Request bodies larger than this are refused with 413.
         public var bodyLimit: Int = 1 << 20
+        /// Request bodies buffered across all connections at most; a request whose body would pass it gets 503.
+        public var bodyBudget: Int = 64 << 20
         /// Idle keep-alive connections are closed after this many seconds.
         public var connectionTimeoutSeconds: Int = 60
 
@@ -135,7 +139,8 @@ public final class MicroHTTPDServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.endStreams = endStreams
-        self.context = ServerContext(responder: responder, bodyLimit: configuration.bodyLimit)
+        self.context = ServerContext(
+            responder: responder, bodyLimit: configuration.bodyLimit, bodyBudget: configuration.bodyBudget)
     }
 
     /// Binds and starts serving.
