@@ -3,15 +3,8 @@
 # bytes written per status change with 0 and with 100,000 records present (the ratio should be ~1).
 #
 #   bench/run.sh [RECORDS]      (default 100000; results go to stdout; copy them into bench/RESULTS.md)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/deps.sh
-command -v python3 >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y --no-install-recommends python3; }
+source "$(dirname "$0")/setup.sh" bench
 records="${1:-100000}"
-swift build -c release --product jobgate >&2
-binary="$(swift build -c release --show-bin-path)/jobgate"
-work="$(mktemp -d /tmp/jobgate-bench.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/empty" "$work/full"
 python3 bench/make_records.py "$work/full" "$records"
 sync  # measure a start with the records at rest, not competing with their own write-back

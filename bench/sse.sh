@@ -3,14 +3,7 @@
 # delivery latency p50/p99, completeness, and jobgate's CPU and memory (see bench/sse.py for what is measured).
 #
 #   bench/sse.sh [SUBSCRIBERS] [JOBS] [SECONDS]    (defaults 1000 4 15; copy the output into bench/RESULTS.md)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/deps.sh
-command -v python3 >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y --no-install-recommends python3; }
-swift build -c release --product jobgate >&2
-binary="$(swift build -c release --show-bin-path)/jobgate"
-work="$(mktemp -d /tmp/jobgate-sse.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/setup.sh" sse
 ulimit -n "$(ulimit -Hn)"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME")"
 echo "date: $(date -u +%Y-%m-%d)"

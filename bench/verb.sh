@@ -5,15 +5,8 @@
 # bench/RESULTS.md.
 #
 #   bench/verb.sh [VERBS]     (default 400 per side)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/deps.sh
-command -v python3 >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y --no-install-recommends python3; }
-swift build -c release --product jobgate >&2
-binary="$(swift build -c release --show-bin-path)/jobgate"
+source "$(dirname "$0")/setup.sh" verb
 qemu="$(command -v "qemu-system-$(uname -m)")"
-work="$(mktemp -d /tmp/jobgate-verb.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
 machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME"), data dir on $(df -T "$work" | awk 'NR == 2 {print $2}')"
 result="$(python3 bench/verb.py "$binary" "$qemu" "$work" 18195 "${1:-400}")"
 echo "$result"
