@@ -151,28 +151,25 @@ extension JobManager {
     @discardableResult
     func commitHeld() -> Bool {
         guard let changes = held else { return true }
+        // The ids the events will have once published (only this actor hands out ids, so they are known now).
         let epoch = book.epoch
         var sequence = book.currentEventID.sequence
-        var events: [JobEvent] = []
-        var eventIDs: [EventID?] = []
-        for step in changes.steps {
+        func nextID() -> EventID {
+            sequence += 1
+            return EventID(epoch: epoch, sequence: sequence)
+        }
+        let eventIDs: [EventID?] = changes.steps.map { step in
             switch step {
-            case .put(let record, let announcing):
-                guard announcing else {
-                    eventIDs.append(nil)
-                    continue
-                }
-                sequence += 1
-                eventIDs.append(EventID(epoch: epoch, sequence: sequence))
-                events.append(statusChangeEvent(eventIDs.last!!, record))
-            case .begin(let record):
-                sequence += 1
-                eventIDs.append(EventID(epoch: epoch, sequence: sequence))
-                events.append(statusChangeEvent(eventIDs.last!!, record))
-            case .event(let make):
-                sequence += 1
-                eventIDs.append(EventID(epoch: epoch, sequence: sequence))
-                events.append(make(eventIDs.last!!))
+            case .put(_, let announcing): announcing ? nextID() : nil
+            case .begin, .event: nextID()
+            }
+        }
+        var events: [JobEvent] = []
+        for (step, eventID) in zip(changes.steps, eventIDs) {
+            guard let eventID else { continue }
+            switch step {
+            case .put(let record, _), .begin(let record): events.append(statusChangeEvent(eventID, record))
+            case .event(let make): events.append(make(eventID))
             }
         }
         let now = Date()

@@ -153,9 +153,6 @@ public final class EventJournal: Sendable {
         if let again { closer.asyncAfter(deadline: .now() + again.seconds) { [self] in closeIfIdle() } }
     }
 
-    /// Whether the journal file is open now (tests).
-    var isOpen: Bool { state.withLock { $0.file.isOpen } }
-
     /// What start-up replays.
     public struct Replay: Sendable {
         /// One line after the checkpoint, oldest first.

@@ -30,9 +30,6 @@ struct JournalFile {
         self.path = path
     }
 
-    /// Whether the file is open.
-    var isOpen: Bool { descriptor != nil }
-
     /// The size of the data (opening the file to find it if it was never opened).
     mutating func dataSize() throws -> Int {
         _ = try open()

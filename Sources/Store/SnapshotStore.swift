@@ -110,14 +110,15 @@ public final class SnapshotStore: Sendable {
         )
     }
 
-    /// Writes `record` now; returns once it is durable. Blocks the caller for one write and two fsyncs.
+    /// Writes `record` now, as a checkpoint would, outside the journal (tests and tools that lay out a data
+    /// directory); returns once it is durable. Blocks the caller for one write and two fsyncs.
     /// - Throws: `StoreError.io`.
     public func save(_ record: JobRecord) throws {
         try saveAll([record])
     }
 
-    /// Writes `records` (at most one state per run) now, with one round of fsyncs for all; returns once they are
-    /// durable. A pending coalesced save of any of them is dropped.
+    /// Writes `records` (at most one state per run) now, as `save` does, with one round of fsyncs for all; returns
+    /// once they are durable. A pending checkpoint of any of them is dropped.
     /// - Throws: `StoreError.io`.
     public func saveAll(_ records: [JobRecord]) throws {
         writeLock.lock()
