@@ -1,3 +1,4 @@
+import Foundation
 import JobModel
 import Jobs
 import QMP
@@ -142,6 +143,14 @@ extension Problem {
                 + "jobgate cannot make changes durable in its data directory \(dataDirectory) (\(reason)); reads go on, and changes are accepted again by themselves once it takes writes",
             extensions: ["data-dir": .string(dataDirectory), "reason": .string(reason)],
             headers: ["Retry-After": "5"])
+    }
+
+    /// The same problem as `/readyz`'s 503: not ready, for the problem's reason, since `since`.
+    func asNotReady(since: Date) -> Problem {
+        var problem = self
+        problem.status = 503
+        problem.extensions["since"] = .string(Timestamp.format(since))
+        return problem
     }
 
     /// 503: the bodies of requests in flight on all connections reached the budget (`--body-budget`).

@@ -46,13 +46,3 @@ public struct HealthRoutes: Sendable {
         }
     }
 }
-
-extension Problem {
-    /// The same problem as `/readyz`'s 503: not ready, for the problem's reason, since `since`.
-    func asNotReady(since: Date) -> Problem {
-        var problem = self
-        problem.status = 503
-        problem.extensions["since"] = .string(Timestamp.format(since))
-        return problem
-    }
-}
