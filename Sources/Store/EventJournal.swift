@@ -230,8 +230,9 @@ public final class EventJournal: Sendable {
         return digits > 0 ? value : nil
     }
 
-    /// Writes and fdatasyncs a 64 KiB file in the journal's directory, then removes it: whether the data
-    /// directory takes durable writes again (a full disk does not take 64 KiB; a read-only one nothing).
+    /// Writes and fdatasyncs a file of one journal chunk (`JournalFile.chunk`) in the journal's directory, then
+    /// removes it: whether the data directory takes durable writes again, with room for the journal to grow by
+    /// a chunk (less would let jobgate resume only to fail at the next extension).
     /// - Throws: `StoreError.io`.
     public func probe() throws {
         let path = directory + "/.probe"
@@ -239,7 +240,7 @@ public final class EventJournal: Sendable {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, DataDirectory.fileMode)
         guard descriptor >= 0 else { throw StoreError.io(step: "open \(path)", reason: AtomicFile.lastError()) }
         defer { close(descriptor) }
-        guard AtomicFile.writeAll(Data(count: 64 << 10), to: descriptor), fdatasync(descriptor) == 0 else {
+        guard AtomicFile.writeAll(Data(count: JournalFile.chunk), to: descriptor), fdatasync(descriptor) == 0 else {
             throw StoreError.io(step: "write \(path)", reason: AtomicFile.lastError())
         }
     }
