@@ -131,12 +131,13 @@ public actor JobManager {
     ) throws -> JobRecord {
         var record: JobRecord
         let isNewRun: Bool
-        if let current = book.record(id), !current.isPartial, current.status != .null || current.createdAt >= start {
+        // `latest`, not the book: the job's events may be held back (the data directory failing), not yet visible.
+        if let current = latest(id), !current.isPartial, current.status != .null || current.createdAt >= start {
             record = current
             isNewRun = false
         } else {
             record = JobRecord(id: id, type: type, status: .created, createdAt: Date())
-            record.run = book.nextRun(of: id)
+            record.run = nextRunNumber(of: id)
             isNewRun = true
         }
         record.type = type

@@ -169,6 +169,17 @@ extension Integration {
                 round += 1
             }
             #expect(ledger.refusals == refusalsBefore, "507 after jobgate said it had resumed")
+            // The events QEMU sent while the disk failed were held, and are published now: every job ran to its end.
+            var unfinished: [String] = []
+            let allEnded = try await eventually(timeout: .seconds(20)) {
+                unfinished = []
+                for id in ledger.acknowledged.keys {
+                    let status = try await gate.http.get("/jobs/\(id)?stats=false").json?["status"]?.stringValue
+                    if status != "concluded" && status != "null" { unfinished.append("\(id): \(status ?? "?")") }
+                }
+                return unfinished.isEmpty
+            }
+            #expect(allEnded, "jobs whose ends were held never showed them: \(unfinished)")
             #expect(ledger.unexpected.isEmpty, "answers that are neither 2xx nor a 507 problem: \(ledger.unexpected)")
 
             await gate.kill9()

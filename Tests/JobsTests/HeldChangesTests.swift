@@ -78,6 +78,35 @@ import Testing
         #expect(replayed.book.record("a")?.status == .waiting)
     }
 
+    @Test("a creation whose events are held adopts the held run instead of starting another")
+    func creationAdoptsHeldRun() async throws {
+        let logger = Logger(label: "test")
+        let journal = try EventJournal(dataDirectory: dataDirectory, idleClose: .milliseconds(1))
+        let storage = StorageHealth(dataDirectory: dataDirectory)
+        let manager = JobManager(
+            engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(),
+            store: try SnapshotStore(
+                dataDirectory: dataDirectory, flushDelay: 3600, journal: journal, health: storage, logger: logger),
+            journal: journal, storage: storage, logger: logger)
+        await manager.restore()
+        let start = Date()
+        await manager.apply([status("warm", .created)])
+        try await Task.sleep(for: .milliseconds(50))
+        let events = dataDirectory + "/events"
+        try FileManager.default.moveItem(atPath: events, toPath: events + ".away")
+        FileManager.default.createFile(atPath: events, contents: Data())
+        await manager.apply([status("q", .created), status("q", .running)])
+        #expect(manager.book.record("q") == nil)
+        try FileManager.default.removeItem(atPath: events)
+        try FileManager.default.moveItem(atPath: events + ".away", toPath: events)
+        // The creation's reply comes now; the disk takes writes again.
+        let adopted = try await manager.adopt("q", type: .backup, arguments: [:], request: ["id": "q"], since: start)
+        #expect(adopted.run == 1)
+        #expect(adopted.status == .running)
+        #expect(manager.book.runs(of: "q").count == 1, "\(manager.book.runs(of: "q").map { ($0.run, $0.status) })")
+        #expect(manager.book.record("q")?.request == ["id": "q"])
+    }
+
     @Test("while held, a progress-only state superseded by a later step is dropped; events beyond the limit too")
     func heldChangesAreBounded() {
         var held = StagedChanges()
