@@ -34,7 +34,7 @@ extension JobManager {
         var progress: [JobEvent] = []
         for info in jobs {
             guard let jobID = info["id"]?.stringValue, id == nil || jobID == id,
-                let record = book.record(jobID), record.status != .null
+                let record = latest(jobID), record.status != .null
             else { continue }
             let before = record
             var updated = record
@@ -59,20 +59,20 @@ extension JobManager {
                     let status = info["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
                 else { continue }
                 live.insert(id)
-                if let record = book.record(id), record.status != .null {
+                if let record = latest(id), record.status != .null {
                     var updated = record
                     updated.enter(status, at: now)
                     updated.apply(jobInfo: info)
                     publish(updated, durably: true)
                 } else {
                     var record = JobRecord(id: id, type: nil, status: status, createdAt: now)
-                    record.run = book.nextRun(of: id)
+                    record.run = nextRunNumber(of: id)
                     record.apply(jobInfo: info)
                     publishNewRun(record)
                 }
             }
             let replacedBecause = status.snapshot.replacedEngineBecause
-            for record in book.activeRecords() where !live.contains(record.id) {
+            for record in activeRecords() where !live.contains(record.id) {
                 change(record.id, durably: true) {
                     $0.closeAfterVanishing(engineReplacedBecause: replacedBecause, at: now)
                 }

@@ -90,6 +90,16 @@ extension JobManager {
         staged?.latest[id] ?? held?.latest[id] ?? book.record(id)
     }
 
+    /// The current records QEMU may still have (any status but `null`), staged and held changes included.
+    func activeRecords() -> [JobRecord] {
+        var records: [String: JobRecord] = [:]
+        for record in book.activeRecords() { records[record.id] = record }
+        for pending in [held, staged] {
+            for (id, record) in pending?.latest ?? [:] { records[id] = record }
+        }
+        return records.values.filter { $0.status != .null }
+    }
+
     /// The run number a new run of `id` gets, staged and held runs included.
     func nextRunNumber(of id: String) -> Int {
         (staged?.latest[id] ?? held?.latest[id]).map { $0.run + 1 } ?? book.nextRun(of: id)
