@@ -12,6 +12,38 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 
+static inline int cmhd_hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// libmicrohttpd's unescape callback (MHD_OPTION_UNESCAPE_CALLBACK), for the URL and every query argument: decodes
+/// %XX escapes in place, except %00, %2F and %25, which stay escaped. A decoded NUL would cut the path short (the
+/// URL reaches Swift as a C string: "src%00junk" became "src"), a decoded '/' would split one path segment in two,
+/// and keeping '%' escaped keeps the other two unambiguous. jobgate refuses a path holding either, and decodes
+/// %2F and %25 in query values itself. Returns the new length.
+static inline size_t cmhd_unescape_keeping_separators(void *cls, struct MHD_Connection *connection, char *text) {
+    (void)cls;
+    (void)connection;
+    char *read = text;
+    char *write = text;
+    while (*read != '\0') {
+        int high = read[0] == '%' ? cmhd_hex_value(read[1]) : -1;
+        int low = high >= 0 ? cmhd_hex_value(read[2]) : -1;
+        int value = high * 16 + low;
+        if (low < 0 || value == 0 || value == '/' || value == '%') {
+            *write++ = *read++;
+        } else {
+            *write++ = (char)value;
+            read += 3;
+        }
+    }
+    *write = '\0';
+    return (size_t)(write - text);
+}
+
 /// Starts a daemon bound to `host` (an IPv4 or IPv6 literal) and `port` (0 = any free port).
 /// Returns NULL if the address does not parse or libmicrohttpd cannot start.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const char *host, uint16_t port,
@@ -42,6 +74,7 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
                             MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+                            MHD_OPTION_UNESCAPE_CALLBACK, cmhd_unescape_keeping_separators, NULL,
                             MHD_OPTION_END);
 }
 

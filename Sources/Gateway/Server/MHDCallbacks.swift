@@ -46,7 +46,16 @@ func cmhdAccessHandler(
     case .waiting:
         return .YES
     case .receiving:
-        let path = String(cString: url!)
+        let rawPath = String(cString: url!)
+        if let problem = RequestTarget.problem(path: rawPath) {
+            return queue(problem.response(instance: rawPath), on: connection)
+        }
+        let path = RequestTarget.decoded(path: rawPath)
+        let rawQuery = values(connection, .GET_ARGUMENT_KIND)
+        if let problem = RequestTarget.problem(query: rawQuery) {
+            return queue(problem.response(instance: path), on: connection)
+        }
+        let query = RequestTarget.decoded(query: rawQuery)
         if tooLarge {
             return queue(Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: path), on: connection)
         }
@@ -54,7 +63,7 @@ func cmhdAccessHandler(
             return queue(Problem.serverBusy(budget: server.bodyBudget.limit).response(instance: path), on: connection)
         }
         let request = Request(
-            method: String(cString: method!), path: path, query: values(connection, .GET_ARGUMENT_KIND),
+            method: String(cString: method!), path: path, query: query,
             headers: values(connection, .HEADER_KIND), body: body)
         switch server.responder.handle(request) {
         case .ready(let response):
