@@ -16,6 +16,11 @@ public final class EngineStatus: Sendable {
         /// that was already running), so no job recorded earlier can still exist in it: why the old one is gone
         /// ("the QEMU engine exited", "the QEMU engine stopped answering QMP and was killed").
         public var replacedEngineBecause: String?
+        /// Set while the connected engine does not answer its liveness probes: since when.
+        public var unresponsiveSince: Date?
+
+        /// Connected and answering: what `/readyz` requires.
+        public var isResponsive: Bool { isConnected && unresponsiveSince == nil }
     }
 
     private let state = Mutex(Snapshot())
@@ -38,8 +43,21 @@ public final class EngineStatus: Sendable {
         state.withLock { $0.replacedEngineBecause = reason }
     }
 
+    /// The engine has not answered its liveness probes for `silent` (nil: it answers).
+    public func markSilent(for silent: Duration?) {
+        state.withLock { state in
+            guard let silent else {
+                state.unresponsiveSince = nil
+                return
+            }
+            let seconds = Double(silent.components.seconds) + Double(silent.components.attoseconds) / 1e18
+            state.unresponsiveSince = state.unresponsiveSince ?? Date().addingTimeInterval(-seconds)
+        }
+    }
+
     public func markDisconnected(_ problem: String) {
         state.withLock {
+            $0.unresponsiveSince = nil
             $0.isConnected = false
             $0.lastProblem = problem
             $0.connectedSince = nil

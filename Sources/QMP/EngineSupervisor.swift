@@ -13,7 +13,17 @@ public actor EngineSupervisor: Service {
         case external(socketPath: String)
     }
 
+    /// How often a connected engine is probed, how long a probe may take, and how long the engine may stay
+    /// silent before it is taken for hung (dropped; killed and replaced when jobgate owns it).
+    public struct Liveness: Sendable {
+        public var interval: Duration = .seconds(1)
+        public var timeout: Duration = .seconds(2)
+        public var hangAfter: Duration = .seconds(30)
+        public init() {}
+    }
+
     private let mode: Mode
+    private let liveness: Liveness
     private let client: QMPClient
     private let status: EngineStatus
     private let logger: Logger
@@ -21,8 +31,9 @@ public actor EngineSupervisor: Service {
     /// Why the next engine jobgate starts replaces the previous one, when jobgate itself ended it.
     private var pendingReplacementReason: String?
 
-    public init(mode: Mode, client: QMPClient, status: EngineStatus, logger: Logger) {
+    public init(mode: Mode, client: QMPClient, status: EngineStatus, liveness: Liveness = Liveness(), logger: Logger) {
         self.mode = mode
+        self.liveness = liveness
         self.client = client
         self.status = status
         self.logger = logger
@@ -59,7 +70,14 @@ public actor EngineSupervisor: Service {
                     "QEMU engine connected",
                     metadata: ["version": "\(greeting.version)", "package": "\(greeting.package)"])
                 backoff = .milliseconds(200)
-                await client.waitUntilDisconnected()
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { [client] in await client.waitUntilDisconnected() }
+                    group.addTask { [client, status, liveness] in
+                        await Self.watch(client, status: status, liveness: liveness)
+                    }
+                    await group.next()
+                    group.cancelAll()
+                }
                 status.markDisconnected("the QMP connection was lost")
                 if await client.lastDisconnectWasHang { await replaceHungEngine() }
                 if !isShuttingDown { logger.warning("QEMU engine connection lost; reconnecting") }
@@ -70,6 +88,17 @@ public actor EngineSupervisor: Service {
             if isShuttingDown { break }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    /// Probes the engine every `liveness.interval` until cancelled, keeping `status` told whether it answers
+    /// (`/readyz` is 503 while it does not; commands fail fast). The client drops a connection that stays silent for
+    /// `liveness.hangAfter`.
+    private static func watch(_ client: QMPClient, status: EngineStatus, liveness: Liveness) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: liveness.interval)
+            if Task.isCancelled { return }
+            status.markSilent(for: await client.probeLiveness(timeout: liveness.timeout, hangAfter: liveness.hangAfter))
         }
     }
 
@@ -94,11 +123,16 @@ public actor EngineSupervisor: Service {
             return try await client.connect(socketPath: socketPath)
         case .owned(let host, _):
             do {
-                status.noteEngine(replacedBecause: nil)
+                // An engine jobgate started (or killed) and has not been connected to since is still a
+                // replacement: a first connect that failed after the start must not make it look re-attached.
+                status.noteEngine(replacedBecause: pendingReplacementReason)
                 let greeting = try await client.connect(socketPath: host.socketPath)
-                logger.info(
-                    "attached to running QEMU engine",
-                    metadata: ["pid": "\(host.runningPID().map(String.init) ?? "unknown")"])
+                if pendingReplacementReason == nil {
+                    logger.info(
+                        "attached to running QEMU engine",
+                        metadata: ["pid": "\(host.runningPID().map(String.init) ?? "unknown")"])
+                }
+                pendingReplacementReason = nil
                 return greeting
             } catch QMPError.connectFailed {
                 if let stale = host.runningPID() {
@@ -107,9 +141,11 @@ public actor EngineSupervisor: Service {
                     await host.stop(grace: .seconds(2))
                 }
                 try await host.start()
-                status.noteEngine(replacedBecause: pendingReplacementReason ?? "the QEMU engine exited")
+                pendingReplacementReason = pendingReplacementReason ?? "the QEMU engine exited"
+                status.noteEngine(replacedBecause: pendingReplacementReason)
+                let greeting = try await client.connect(socketPath: host.socketPath)
                 pendingReplacementReason = nil
-                return try await client.connect(socketPath: host.socketPath)
+                return greeting
             }
         }
     }

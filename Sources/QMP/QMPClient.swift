@@ -29,7 +29,11 @@ public actor QMPClient: QMPExecuting {
 
     private var state = State.disconnected
     private var nextID: Int64 = 1
-    private var pending: [Int64: (command: String, continuation: CheckedContinuation<JSONValue, any Error>)] = [:]
+    private var pending:
+        [Int64: (command: String, timeout: Duration, continuation: CheckedContinuation<JSONValue, any Error>)] = [:]
+    /// Since when the engine has not answered a liveness probe (`probeLiveness`); nil while it answers. Commands
+    /// fail fast meanwhile.
+    private var unresponsiveSince: ContinuousClock.Instant?
     private var timeouts: [Int64: Task<Void, Never>] = [:]
     private var disconnectWaiters: [CheckedContinuation<Void, Never>] = []
     private var isProbing = false
@@ -86,16 +90,24 @@ public actor QMPClient: QMPExecuting {
     }
 
     /// Runs one command and returns its `return` value.
-    /// - Throws: `QMPError.command` with QEMU's class and text, `.timeout`, `.notConnected` or `.disconnected`.
+    /// - Throws: `QMPError.command` with QEMU's class and text, `.timeout`, `.notConnected`, `.disconnected`, or
+    ///   `.unresponsive` at once while the engine does not answer its liveness probes.
     public func execute(_ command: String, arguments: JSONValue? = nil) async throws -> JSONValue {
+        if let since = unresponsiveSince {
+            throw QMPError.unresponsive(seconds: (ContinuousClock.now - since).seconds)
+        }
+        return try await send(command, arguments: arguments, timeout: commandTimeout)
+    }
+
+    /// Sends one command and waits for its answer, at most `timeout`.
+    private func send(_ command: String, arguments: JSONValue?, timeout: Duration) async throws -> JSONValue {
         guard case .ready(let connection, _) = state else { throw QMPError.notConnected }
         let id = nextID
         nextID += 1
         var message: [String: JSONValue] = ["execute": .string(command), "id": .int(id)]
         if let arguments { message["arguments"] = arguments }
-        let timeout = commandTimeout
         return try await withCheckedThrowingContinuation { continuation in
-            pending[id] = (command, continuation)
+            pending[id] = (command, timeout, continuation)
             timeouts[id] = Task {
                 try? await Task.sleep(for: timeout)
                 if !Task.isCancelled { self.expire(id) }
@@ -103,6 +115,40 @@ public actor QMPClient: QMPExecuting {
             if !connection.send(.object(message)) {
                 finish(id, with: .failure(QMPError.disconnected))
             }
+        }
+    }
+
+    /// Asks the engine `query-version`, waiting at most `timeout`: the liveness probe `EngineSupervisor` sends
+    /// about once a second. While probes go unanswered, commands fail at once with `.unresponsive`; once
+    /// the engine has not answered for `hangAfter`, the connection is dropped as hung (the supervisor then kills
+    /// and replaces an engine jobgate owns).
+    /// - Returns: how long the engine has been unresponsive, or nil if it answered (or is not connected).
+    @discardableResult
+    public func probeLiveness(timeout: Duration, hangAfter: Duration) async -> Duration? {
+        guard case .ready(let connection, _) = state else { return nil }
+        do {
+            _ = try await send("query-version", arguments: nil, timeout: timeout)
+            if let since = unresponsiveSince {
+                logger.notice(
+                    "the QEMU engine answers QMP again",
+                    metadata: ["after": "\(String(format: "%.1f", (ContinuousClock.now - since).seconds))s"])
+            }
+            unresponsiveSince = nil
+            return nil
+        } catch QMPError.timeout {
+            let since = unresponsiveSince ?? ContinuousClock.now - timeout
+            if unresponsiveSince == nil {
+                logger.error("the QEMU engine does not answer QMP", metadata: ["waited": "\(timeout)"])
+            }
+            unresponsiveSince = since
+            let silent = ContinuousClock.now - since
+            if silent >= hangAfter {
+                lastDisconnectWasHang = true
+                drop(connection, reason: "the QEMU engine stopped answering QMP")
+            }
+            return silent
+        } catch {
+            return nil
         }
     }
 
@@ -169,7 +215,8 @@ public actor QMPClient: QMPExecuting {
     private func expire(_ id: Int64) {
         guard let command = pending[id]?.command else { return }
         logger.error("QMP command timed out", metadata: ["command": "\(command)"])
-        finish(id, with: .failure(QMPError.timeout(command: command, seconds: commandTimeout.seconds)))
+        let timeout = pending[id]?.timeout ?? commandTimeout
+        finish(id, with: .failure(QMPError.timeout(command: command, seconds: timeout.seconds)))
         if case .ready(let connection, _) = state, !isProbing {
             isProbing = true
             Task { await self.probe(connection) }
@@ -181,7 +228,7 @@ public actor QMPClient: QMPExecuting {
     private func probe(_ connection: QMPConnection) async {
         defer { isProbing = false }
         do {
-            _ = try await execute("query-version", arguments: nil)
+            _ = try await send("query-version", arguments: nil, timeout: commandTimeout)
         } catch QMPError.timeout {
             lastDisconnectWasHang = true
             drop(connection, reason: "the QEMU engine stopped answering QMP")
@@ -212,6 +259,7 @@ public actor QMPClient: QMPExecuting {
             wasReady = true
         }
         state = .disconnected
+        unresponsiveSince = nil
         for id in pending.keys.sorted() { finish(id, with: .failure(QMPError.disconnected)) }
         if wasReady { signals.push(.disconnected(reason: reason)) }
         let waiters = disconnectWaiters

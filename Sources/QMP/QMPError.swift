@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that can go wrong talking QMP.
 public enum QMPError: Error, Sendable, Equatable {
     /// No engine is connected right now (starting, restarting, or gone).
@@ -11,6 +13,8 @@ public enum QMPError: Error, Sendable, Equatable {
     case disconnected
     /// The engine did not answer `command` within `seconds`.
     case timeout(command: String, seconds: Double)
+    /// The engine has not answered its liveness probes for `seconds`; the command was not sent.
+    case unresponsive(seconds: Double)
     /// The engine sent something that is not QMP.
     case protocolViolation(String)
     /// QEMU refused the command: its `class` and `desc`, verbatim.
@@ -26,6 +30,8 @@ extension QMPError: CustomStringConvertible {
             "no QMP greeting within \(seconds) s (another client attached, or the engine hangs)"
         case .disconnected: "the QEMU engine closed the QMP connection"
         case .timeout(let command, let seconds): "the QEMU engine did not answer '\(command)' within \(seconds) s"
+        case .unresponsive(let seconds):
+            "the QEMU engine has not answered QMP for \(String(format: "%.1f", seconds)) s; the command was not sent"
         case .protocolViolation(let what): "QMP protocol violation: \(what)"
         case .command(let error): "\(error.errorClass): \(error.description)"
         }

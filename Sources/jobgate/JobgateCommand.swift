@@ -54,6 +54,12 @@ struct JobgateCommand: AsyncParsableCommand {
     @Option(help: "Seconds a QMP command may take before the request fails with 504.")
     var qmpTimeout: Double = 30
 
+    @Option(
+        help:
+            "Seconds between liveness probes of the engine (query-version, answered within 2 s or taken for silent; silent for --qmp-timeout: hung)."
+    )
+    var engineProbeInterval: Double = 1
+
     @Option(help: "Largest accepted request body in bytes (413 beyond).")
     var bodyLimit = 1 << 20
 
@@ -94,6 +100,7 @@ struct JobgateCommand: AsyncParsableCommand {
         _ = try ListenAddress(listen)
         _ = try retentionPolicy()
         guard qmpTimeout > 0 else { throw ValidationError("--qmp-timeout must be positive") }
+        guard engineProbeInterval >= 0.1 else { throw ValidationError("--engine-probe-interval must be at least 0.1") }
         guard bodyLimit > 0 else { throw ValidationError("--body-limit must be positive") }
         guard bodyBudget >= bodyLimit else { throw ValidationError("--body-budget must be at least --body-limit") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
@@ -126,7 +133,12 @@ struct JobgateCommand: AsyncParsableCommand {
                     EngineHost(kind: engine, binary: engineBinary, dataDirectory: dataDirectory, logger: logger),
                     stopOnExit: stopEngineOnExit)
             }
-        let supervisor = EngineSupervisor(mode: mode, client: client, status: status, logger: logger)
+        var liveness = EngineSupervisor.Liveness()
+        liveness.interval = .milliseconds(Int(engineProbeInterval * 1000))
+        liveness.timeout = min(.seconds(2), .milliseconds(Int(qmpTimeout * 1000)))
+        liveness.hangAfter = .milliseconds(Int(qmpTimeout * 1000))
+        let supervisor = EngineSupervisor(
+            mode: mode, client: client, status: status, liveness: liveness, logger: logger)
         let policy = try ImageRootPolicy(
             roots: roots,
             allowedDrivers: Set(

@@ -107,7 +107,7 @@ extension Problem {
         case .timeout:
             return Problem(
                 "engine-timeout", title: "QEMU did not answer in time", status: 504, detail: error.description)
-        case .notConnected, .disconnected, .connectFailed, .noGreeting:
+        case .notConnected, .disconnected, .connectFailed, .noGreeting, .unresponsive:
             return Problem(
                 "engine-unavailable", title: "QEMU engine unavailable", status: 503, detail: error.description,
                 headers: ["Retry-After": "2"])

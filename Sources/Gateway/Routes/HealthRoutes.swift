@@ -30,6 +30,13 @@ public struct HealthRoutes: Sendable {
                     .asNotReady(since: failure.since)
             }
             let state = engine.snapshot
+            if state.isConnected, let since = state.unresponsiveSince {
+                throw Problem(
+                    "engine-unavailable", title: "QEMU engine unavailable", status: 503,
+                    detail:
+                        "the QEMU engine has not answered QMP since \(Timestamp.format(since)); it is taken for hung, and replaced when jobgate owns it, once silent for --qmp-timeout",
+                    extensions: ["since": .string(Timestamp.format(since))], headers: ["Retry-After": "2"])
+            }
             guard state.isConnected else {
                 throw Problem(
                     "engine-unavailable", title: "QEMU engine unavailable", status: 503,
