@@ -50,7 +50,8 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                                    MHD_RequestCompletedCallback completed, void *completed_cls,
                                                    unsigned int thread_pool_size, unsigned int connection_limit,
-                                                   unsigned int connection_timeout_seconds) {
+                                                   unsigned int connection_timeout_seconds,
+                                                   size_t connection_memory_limit) {
     struct sockaddr_in v4;
     struct sockaddr_in6 v6;
     const struct sockaddr *address = NULL;
@@ -74,6 +75,7 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
                             MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_UNESCAPE_CALLBACK, cmhd_unescape_keeping_separators, NULL,
                             MHD_OPTION_END);
 }

@@ -81,8 +81,10 @@ extension Integration {
                     "POST /nodes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".utf8)
                 chunked +=
                     Array(String(big.count, radix: 16).utf8) + [13, 10] + big + [13, 10] + Array("0\r\n\r\n".utf8)
+                // Chunked, the cap is found only as the body arrives, when libmicrohttpd takes no response: the
+                // connection is closed at once (RequestLimitTests measures how early).
                 let streamed = HTTP.raw(port: gate.port, chunked)
-                #expect(streamed.hasPrefix("HTTP/1.1 413"), "\(streamed.prefix(300))")
+                #expect(streamed.isEmpty, "\(streamed.prefix(300))")
 
                 // File names outside the image root: absolute, relative with .., a symlink escaping it, json:.
                 let outside = NSTemporaryDirectory() + "jg-outside-\(UUID().uuidString.prefix(6)).qcow2"

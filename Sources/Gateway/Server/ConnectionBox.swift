@@ -47,19 +47,22 @@ final class ConnectionBox: Sendable {
 
     /// Appends upload bytes, or drops them once the total passes `limit`, or once all connections' bodies would
     /// pass the budget.
-    func append(_ bytes: UnsafeRawBufferPointer, limit: Int) {
+    /// - Returns: false once the body is past `limit` (the request cannot be served).
+    func append(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Bool {
         state.withLock { state in
-            guard !state.bodyTooLarge, !state.overBudget else { return }
+            guard !state.bodyTooLarge else { return false }
+            guard !state.overBudget else { return true }
             if state.body.count + bytes.count > limit {
                 state.bodyTooLarge = true
             } else if !budget.reserve(bytes.count) {
                 state.overBudget = true
             } else {
                 state.body.append(contentsOf: bytes)
-                return
+                return true
             }
             budget.release(state.body.count)
             state.body = Data()
+            return !state.bodyTooLarge
         }
     }
 

@@ -20,6 +20,10 @@ func cmhdAccessHandler(
     let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
 
     guard let boxPointer = requestContext.pointee else {
+        let target = String(cString: url!)
+        if let problem = RequestLimits.problem(target: target, headers: values(connection, .HEADER_KIND)) {
+            return queue(problem.response(instance: String(target.prefix(256))), on: connection)
+        }
         if let length = lookupHeader(connection, "Content-Length").flatMap(Int.init), length > server.bodyLimit {
             return queue(
                 Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: String(cString: url!)), on: connection)
@@ -32,9 +36,13 @@ func cmhdAccessHandler(
     let box = Unmanaged<ConnectionBox>.fromOpaque(boxPointer).takeUnretainedValue()
 
     if uploadDataSize.pointee > 0 {
-        box.append(UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee), limit: server.bodyLimit)
+        let fits = box.append(
+            UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee), limit: server.bodyLimit)
         uploadDataSize.pointee = 0
-        return .YES
+        // A body past the limit without a Content-Length (chunked; one with it was refused on the first call):
+        // libmicrohttpd 0.9.75 takes no response while a body arrives, so the connection is closed now rather than
+        // the rest read only to answer 413.
+        return fits ? .YES : .NO
     }
 
     let (phase, body, tooLarge, overBudget) = box.state.withLock {

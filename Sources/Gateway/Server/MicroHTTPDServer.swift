@@ -124,6 +124,11 @@ public final class MicroHTTPDServer: Service, Sendable {
         let raw: OpaquePointer
     }
 
+    /// libmicrohttpd's memory per connection (its own default is 32 KiB), raised so that request lines and headers
+    /// up to about this size reach jobgate, which refuses them beyond its own, lower limits with problem+json
+    /// (`RequestLimits`); only larger ones get libmicrohttpd's own 414/431 text. Committed as used.
+    static let connectionMemory = 128 << 10
+
     private let configuration: Configuration
     private let logger: Logger
     private let context: ServerContext
@@ -157,7 +162,7 @@ public final class MicroHTTPDServer: Service, Sendable {
                 let raw = cmhd_start_daemon(
                     flags, configuration.host, configuration.port, cmhdAccessHandler, cls, cmhdRequestCompleted, nil,
                     UInt32(configuration.threadPoolSize), UInt32(configuration.connectionLimit),
-                    UInt32(configuration.connectionTimeoutSeconds))
+                    UInt32(configuration.connectionTimeoutSeconds), Self.connectionMemory)
             else {
                 Unmanaged<ServerContext>.fromOpaque(cls).release()
                 throw ServerError.startFailed(host: configuration.host, port: configuration.port)
