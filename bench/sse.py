@@ -40,6 +40,7 @@ def main():
     log = open(os.path.join(data_dir, "jobgate.out"), "w")
     proc = subprocess.Popen([binary, "--listen", "127.0.0.1:%d" % port, "--data-dir", data_dir,
                              "--stop-engine-on-exit", "--max-connections", str(subscribers + 200),
+                             "--max-connections-per-address", str(subscribers + 200),
                              "--log-level", "warning"], stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60

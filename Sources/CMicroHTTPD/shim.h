@@ -46,11 +46,14 @@ static inline size_t cmhd_unescape_keeping_separators(void *cls, struct MHD_Conn
 
 /// Starts a daemon bound to `host` (an IPv4 or IPv6 literal) and `port` (0 = any free port).
 /// Returns NULL if the address does not parse or libmicrohttpd cannot start.
+/// `accept_policy` and `notify_connection` get `handler_cls` too; `per_ip_limit` 0 means none.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const char *host, uint16_t port,
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                                    MHD_RequestCompletedCallback completed, void *completed_cls,
+                                                   MHD_AcceptPolicyCallback accept_policy,
+                                                   MHD_NotifyConnectionCallback notify_connection,
                                                    unsigned int thread_pool_size, unsigned int connection_limit,
-                                                   unsigned int connection_timeout_seconds,
+                                                   unsigned int per_ip_limit, unsigned int connection_timeout_seconds,
                                                    size_t connection_memory_limit) {
     struct sockaddr_in v4;
     struct sockaddr_in6 v6;
@@ -69,11 +72,13 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
     } else {
         return NULL;
     }
-    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+    return MHD_start_daemon(flags, port, accept_policy, handler_cls, handler, handler_cls,
                             MHD_OPTION_SOCK_ADDR, address,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit,
+                            MHD_OPTION_NOTIFY_CONNECTION, notify_connection, handler_cls,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_UNESCAPE_CALLBACK, cmhd_unescape_keeping_separators, NULL,

@@ -87,8 +87,17 @@ struct JobgateCommand: AsyncParsableCommand {
     @Option(help: "Recent events kept for replay by Last-Event-ID (older cursors get a resync event).")
     var eventHistory = 10_000
 
-    @Option(help: "Open HTTP connections at most, event streams included.")
+    @Option(help: "Open HTTP connections at most, event streams included; more are closed at once.")
     var maxConnections = 4000
+
+    @Option(help: "Open HTTP connections from one client address at most; more are closed at once.")
+    var maxConnectionsPerAddress = 1024
+
+    @Option(
+        help:
+            "Seconds a connection may take to send a request's headers and body, or stay idle between requests, before it is dropped (requests being handled and event streams are exempt)."
+    )
+    var requestDeadline: Double = 10
 
     @Flag(help: "Stop the engine when jobgate exits (default: leave it running so jobs continue).")
     var stopEngineOnExit = false
@@ -108,6 +117,10 @@ struct JobgateCommand: AsyncParsableCommand {
         guard sseQueue > 0 else { throw ValidationError("--sse-queue must be positive") }
         guard eventHistory > 0 else { throw ValidationError("--event-history must be positive") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        guard maxConnectionsPerAddress > 0 else {
+            throw ValidationError("--max-connections-per-address must be positive")
+        }
+        guard requestDeadline >= 0.5 else { throw ValidationError("--request-deadline must be at least 0.5 seconds") }
     }
 
     func run() async throws {
@@ -168,7 +181,9 @@ struct JobgateCommand: AsyncParsableCommand {
         serverConfiguration.bodyLimit = bodyLimit
         serverConfiguration.bodyBudget = bodyBudget
         serverConfiguration.connectionLimit = maxConnections
-        Self.raiseFileLimit(to: maxConnections + 256, logger: logger)
+        serverConfiguration.connectionsPerAddress = maxConnectionsPerAddress
+        serverConfiguration.requestDeadline = .milliseconds(Int64(requestDeadline * 1000))
+        Self.raiseFileLimit(to: maxConnections + 320, logger: logger)
         let server = MicroHTTPDServer(
             configuration: serverConfiguration, responder: Responder(router: router, storage: storage, logger: logger),
             logger: logger,

@@ -54,6 +54,7 @@ func cmhdAccessHandler(
     case .waiting:
         return .YES
     case .receiving:
+        server.connections.requestReceived(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
         let rawPath = String(cString: url!)
         if let problem = RequestTarget.problem(path: rawPath) {
             return queue(problem.response(instance: rawPath), on: connection)
@@ -90,6 +91,11 @@ func cmhdRequestCompleted(
     _ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
     _ requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ code: MHD_RequestTerminationCode
 ) {
+    if let cls, let connection {
+        // Safe because the server context is retained for the daemon's lifetime (released after MHD_stop_daemon).
+        let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+        server.connections.requestCompleted(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
+    }
     guard let requestContext, let pointer = requestContext.pointee else { return }
     Unmanaged<ConnectionBox>.fromOpaque(pointer).release()
     requestContext.pointee = nil
@@ -139,4 +145,35 @@ private func cmhdCollectValue(
     let name = String(cString: key)
     collector.values[collector.lowercaseKeys ? name.lowercased() : name] = value.map { String(cString: $0) } ?? ""
     return .YES
+}
+
+/// The accept policy: a new connection beyond jobgate's connection limit is refused (libmicrohttpd closes it at
+/// once). Called on a libmicrohttpd thread.
+func cmhdAcceptPolicy(_ cls: UnsafeMutableRawPointer?, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t)
+    -> MHD_Result
+{
+    guard let cls else { return .YES }
+    // Safe because the server context is retained for the daemon's lifetime (released after MHD_stop_daemon).
+    let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    return server.connections.hasRoom ? .YES : .NO
+}
+
+/// Connection notifications: registers and forgets connections (`ConnectionRegistry`). Called on a libmicrohttpd
+/// thread; for `CLOSED`, before libmicrohttpd closes the socket.
+func cmhdNotifyConnection(
+    _ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+    _ socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ code: MHD_ConnectionNotificationCode
+) {
+    guard let cls, let connection else { return }
+    // Safe because the server context is retained for the daemon's lifetime (released after MHD_stop_daemon).
+    let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+    switch code {
+    case .CONNECTION_NOTIFY_STARTED:
+        server.connections.opened(key, socket: cmhd_connection_fd(connection))
+    case .CONNECTION_NOTIFY_CLOSED:
+        server.connections.closed(key)
+    default:
+        break
+    }
 }

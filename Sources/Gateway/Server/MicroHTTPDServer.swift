@@ -15,6 +15,7 @@ final class ServerContext: Sendable {
     let responder: Responder
     let bodyLimit: Int
     let bodyBudget: BodyBudget
+    let connections: ConnectionRegistry
 
     private struct Work {
         var accepting = true
@@ -27,7 +28,8 @@ final class ServerContext: Sendable {
 
     private let work = Mutex(Work())
 
-    init(responder: Responder, bodyLimit: Int, bodyBudget: Int) {
+    init(responder: Responder, bodyLimit: Int, bodyBudget: Int, connections: ConnectionRegistry) {
+        self.connections = connections
         self.responder = responder
         self.bodyLimit = bodyLimit
         self.bodyBudget = BodyBudget(limit: bodyBudget)
@@ -103,8 +105,13 @@ public final class MicroHTTPDServer: Service, Sendable {
         /// 0 picks a free port; see `start()`'s result.
         public var port: UInt16
         public var threadPoolSize: Int
-        /// Open connections at most, event streams included.
+        /// Open connections at most, event streams included; more are closed at once when they arrive.
         public var connectionLimit: Int = 4000
+        /// Open connections from one client address at most (libmicrohttpd closes more at once).
+        public var connectionsPerAddress: Int = 1024
+        /// How long a connection may take to send a request's headers and body (and may stay idle between
+        /// requests) before it is dropped; requests being handled and event streams are exempt.
+        public var requestDeadline: Duration = .seconds(10)
         /// Request bodies larger than this are refused with 413.
         public var bodyLimit: Int = 1 << 20
         /// Request bodies buffered across all connections at most; a request whose body would pass it gets 503.
@@ -145,7 +152,9 @@ public final class MicroHTTPDServer: Service, Sendable {
         self.logger = logger
         self.endStreams = endStreams
         self.context = ServerContext(
-            responder: responder, bodyLimit: configuration.bodyLimit, bodyBudget: configuration.bodyBudget)
+            responder: responder, bodyLimit: configuration.bodyLimit, bodyBudget: configuration.bodyBudget,
+            connections: ConnectionRegistry(
+                limit: configuration.connectionLimit, deadline: configuration.requestDeadline))
     }
 
     /// Binds and starts serving.
@@ -160,14 +169,18 @@ public final class MicroHTTPDServer: Service, Sendable {
             let cls = Unmanaged.passRetained(context).toOpaque()
             guard
                 let raw = cmhd_start_daemon(
-                    flags, configuration.host, configuration.port, cmhdAccessHandler, cls, cmhdRequestCompleted, nil,
-                    UInt32(configuration.threadPoolSize), UInt32(configuration.connectionLimit),
+                    flags, configuration.host, configuration.port, cmhdAccessHandler, cls, cmhdRequestCompleted, cls,
+                    cmhdAcceptPolicy, cmhdNotifyConnection, UInt32(configuration.threadPoolSize),
+                    // libmicrohttpd's own limit stays above jobgate's, so it never stops accepting (which would
+                    // leave new clients waiting in the backlog) before jobgate's accept policy refuses them.
+                    UInt32(configuration.connectionLimit + 64), UInt32(configuration.connectionsPerAddress),
                     UInt32(configuration.connectionTimeoutSeconds), Self.connectionMemory)
             else {
                 Unmanaged<ServerContext>.fromOpaque(cls).release()
                 throw ServerError.startFailed(host: configuration.host, port: configuration.port)
             }
             handle = DaemonHandle(raw: raw)
+            context.connections.startSweeping()
             return cmhd_bound_port(raw)
         }
     }
@@ -196,6 +209,7 @@ public final class MicroHTTPDServer: Service, Sendable {
     private func stop() {
         endStreams()
         guard let handle = daemon.withLock({ $0.take() }) else { return }
+        context.connections.stop()
         usleep(200_000)
         MHD_stop_daemon(handle.raw)
         Unmanaged.passUnretained(context).release()
