@@ -16,13 +16,18 @@ public struct ImageRootPolicy: Sendable {
     /// The roots, as real paths (symlinks resolved), in the order given.
     public let roots: [String]
     public let allowedDrivers: Set<String>
+    /// Whether block devices inside a root may be opened (`--allow-block-devices`); other files than regular ones
+    /// (FIFOs, character devices, sockets, directories) never: opening a FIFO blocks, and QEMU with it.
+    public let allowsBlockDevices: Bool
 
     /// The safe default allow-list: plain files, qcow2, raw, and null-co (reads zeros, writes nothing; for tests).
     public static let defaultDrivers: Set<String> = ["file", "qcow2", "raw", "null-co"]
 
     /// - Parameter roots: existing directories; resolved to real paths here.
     /// - Throws: `JobError.invalidBody` if a root does not exist.
-    public init(roots: [String], allowedDrivers: Set<String> = defaultDrivers) throws {
+    public init(roots: [String], allowedDrivers: Set<String> = defaultDrivers, allowsBlockDevices: Bool = false) throws
+    {
+        self.allowsBlockDevices = allowsBlockDevices
         self.roots = try roots.map { root in
             guard let real = Self.realPath(root) else {
                 throw JobError.invalidBody("image root \(root) does not exist")
@@ -115,7 +120,29 @@ public struct ImageRootPolicy: Sendable {
         guard roots.contains(where: { real == $0 || real.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
             throw refuse
         }
+        try requireOpenable(real, named: name, field: field)
         return real
+    }
+
+    /// Refuses an existing file that is not a regular file (nor an allowed block device). A name that does not
+    /// exist yet passes: a job may create it.
+    /// - Throws: `JobError.notARegularFile`.
+    private func requireOpenable(_ path: String, named name: String, field: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return }
+        let kind: String
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFBLK:
+            guard !allowsBlockDevices else { return }
+            kind = "a block device (allowed only with --allow-block-devices)"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFCHR: kind = "a character device"
+        case S_IFSOCK: kind = "a socket"
+        case S_IFDIR: kind = "a directory"
+        default: kind = "not a regular file"
+        }
+        throw JobError.notARegularFile(field: field, path: name, kind: kind)
     }
 
     /// Follows the files a qcow2 image at `path` makes QEMU open by itself (backing chain, external data file)

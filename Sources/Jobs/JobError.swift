@@ -19,6 +19,8 @@ public enum JobError: Error, Sendable, Equatable {
     case unsupportedByEngine(feature: String, version: QEMUVersion?, since: QEMUVersion)
     /// A file name outside every image root (after symlinks), or a `json:` pseudo-filename.
     case pathOutsideImageRoots(field: String, path: String)
+    /// A file name inside the image roots that names something other than a regular file (`kind` says what).
+    case notARegularFile(field: String, path: String, kind: String)
     /// A block driver that is not on the allow-list.
     case driverNotAllowed(field: String, driver: String, allowed: [String])
     /// jobgate is still loading its records; the request would act on an incomplete book.

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The parts of a qcow2 header that make QEMU open other files by itself: the backing file name, its format,
 /// and an external data file (QEMU `docs/interop/qcow2.txt`).
 struct QcowHeader: Equatable {
@@ -13,11 +17,18 @@ struct QcowHeader: Equatable {
 
     /// Reads the header of the file at `path`.
     /// - Returns: nil if the file is not qcow2 (or cannot be read: QEMU will then fail to open it anyway).
+    /// Opened non-blocking, and read only if it is a regular file: a FIFO put in its place after the policy's
+    /// check cannot block the caller.
     static func read(path: String) -> QcowHeader? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let bytes = try? handle.read(upToCount: 65_536) else { return nil }
-        return parse([UInt8](bytes))
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 65_536)
+        let count = pread(descriptor, &bytes, bytes.count, 0)
+        guard count > 0 else { return nil }
+        return parse(Array(bytes[0..<count]))
     }
 
     /// Parses a header from the first bytes of an image (64 KiB cover every header QEMU writes).

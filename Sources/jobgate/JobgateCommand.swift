@@ -41,6 +41,9 @@ struct JobgateCommand: AsyncParsableCommand {
             """)
     var allowDrivers = ImageRootPolicy.defaultDrivers.sorted().joined(separator: ",")
 
+    @Flag(help: "Let requests name block devices inside an image root (default: regular files only).")
+    var allowBlockDevices = false
+
     @Option(
         help: "QEMU program hosting the jobs: system (qemu-system-<arch> -machine none) or qsd (qemu-storage-daemon).")
     var engine: EngineHost.Kind = .system
@@ -157,7 +160,7 @@ struct JobgateCommand: AsyncParsableCommand {
             allowedDrivers: Set(
                 allowDrivers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                     !$0.isEmpty
-                }))
+                }), allowsBlockDevices: allowBlockDevices)
         let storage = StorageHealth(dataDirectory: dataDirectory)
         let journal = try EventJournal(dataDirectory: dataDirectory)
         let store = try SnapshotStore(dataDirectory: dataDirectory, journal: journal, health: storage, logger: logger)

@@ -51,6 +51,11 @@ extension JobError: ProblemConvertible {
                 detail:
                     "'\(field)' names '\(path)', which does not resolve inside an image root (symlinks followed; json: and protocol names are not allowed)",
                 extensions: ["field": .string(field), "path": .string(path)])
+        case .notARegularFile(let field, let path, let kind):
+            return Problem(
+                "not-a-regular-file", title: "Not a regular file", status: 403,
+                detail: "'\(field)' names '\(path)', which is \(kind); only regular files are opened",
+                extensions: ["field": .string(field), "path": .string(path)])
         case .driverNotAllowed(let field, let driver, let allowed):
             return Problem(
                 "driver-not-allowed", title: "Block driver not allowed", status: 403,
