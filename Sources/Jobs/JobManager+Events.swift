@@ -47,9 +47,13 @@ extension JobManager {
         emitProgress(progress)
     }
 
-    /// After (re)connecting: adopt every job the engine has, refresh them, and close the records of jobs that
-    /// are gone from it: concluded with the reason when the engine was replaced, "outcome unknown" otherwise.
+    /// After (re)connecting: attach the nodes again if jobgate replaced the engine, adopt every job the engine has,
+    /// refresh them, and close the records of jobs that are gone from it: concluded with the reason when the engine
+    /// was replaced, "outcome unknown" otherwise.
     func reconcile() async {
+        if status.snapshot.replacedEngineBecause != nil, let nodes {
+            await nodes.reattach(logger: logger)
+        }
         do {
             let jobs = try await engine.execute("query-jobs", arguments: nil).arrayValue ?? []
             let now = Date()

@@ -21,6 +21,8 @@ public actor JobManager {
     let eventJournal: EventJournal?
     /// Whether the data directory takes durable writes (shared with the store and the gateway's 507 check).
     public nonisolated let storage: StorageHealth
+    /// The nodes to attach again when jobgate had to replace the engine (nil: none are tracked).
+    let nodes: NodeCatalog?
     /// The live fan-out of events to `GET /events` streams.
     public nonisolated let events: EventHub
     /// Per job: when the last `JOB_PROGRESS` went out and with what progress (they are coalesced); dropped when the
@@ -50,9 +52,10 @@ public actor JobManager {
         engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, store: SnapshotStore? = nil,
         journal: EventJournal? = nil, storage: StorageHealth = StorageHealth(dataDirectory: ""),
         retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(), events: EventHub = EventHub(),
-        logger: Logger
+        nodes: NodeCatalog? = nil, logger: Logger
     ) {
         self.storage = storage
+        self.nodes = nodes
         self.events = events
         self.engine = engine
         self.store = store

@@ -169,11 +169,11 @@ struct JobgateCommand: AsyncParsableCommand {
         eventConfiguration.queueLimit = sseQueue
         eventConfiguration.history = eventHistory
         let events = EventHub(configuration: eventConfiguration)
+        let catalog = NodeCatalog(engine: client, policy: policy)
         let manager = JobManager(
             engine: client, policy: policy, status: status, store: store,
             journal: journal, storage: storage, retention: try retentionPolicy(),
-            book: JobBook(epoch: try store.nextEpoch()), events: events, logger: logger)
-        let catalog = NodeCatalog(engine: client, policy: policy)
+            book: JobBook(epoch: try store.nextEpoch()), events: events, nodes: catalog, logger: logger)
 
         let router = GatewayRoutes.makeRouter(
             engine: status, manager: manager, catalog: catalog, secrets: client,

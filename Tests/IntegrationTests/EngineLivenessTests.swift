@@ -47,5 +47,35 @@ extension Integration {
                 #expect(record["error"]?.stringValue?.contains("stopped answering QMP") == true, "\(record)")
             }
         }
+
+        @Test("nodes attached before the engine was replaced are attached again; a job between them runs")
+        func nodesReattached() async throws {
+            try await JobgateInstance.with { gate in
+                try await QemuTools.makeImage(gate.imageRoot + "/disk.qcow2", size: "8M", filled: "1M")
+                try await gate.addQcow2Node("disk", file: "disk.qcow2")
+                for name in ["s", "t"] {
+                    let node = try await gate.http.post(
+                        "/nodes", #"{"node-name":"\#(name)","driver":"null-co","size":8388608}"#)
+                    try #require(node.status == 201, "\(node.text)")
+                }
+                try await gate.deleteNode("s")
+                let engine = try #require(gate.enginePID)
+                kill(engine, SIGKILL)
+                let replaced = try await eventually(timeout: .seconds(30)) {
+                    try await gate.http.get("/readyz").status == 200 && gate.enginePID != engine
+                }
+                try #require(replaced, "the engine was not replaced:\n\(gate.process.output)")
+                var names = Set<String>()
+                let back = try await eventually(timeout: .seconds(10)) {
+                    let nodes = try await gate.http.get("/nodes").json?["nodes"]?.arrayValue ?? []
+                    names = Set(nodes.compactMap { $0["node-name"]?.stringValue })
+                    return names.isSuperset(of: ["disk", "t"])
+                }
+                #expect(back, "nodes after the replacement: \(names.sorted())")
+                #expect(!names.contains("s"), "a node detached before the replacement came back")
+                try await gate.createJob(#"{"type":"backup","id":"after","device":"disk","target":"t","sync":"full"}"#)
+                try await gate.waitForJob("after", status: ["null"])
+            }
+        }
     }
 }
