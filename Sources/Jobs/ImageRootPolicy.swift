@@ -110,6 +110,9 @@ public struct ImageRootPolicy: Sendable {
         if let existing = Self.realPath(absolute) {
             real = existing
         } else {
+            // Nothing resolves there: but a dangling symlink exists, and QEMU creating the file would follow it.
+            var link = stat()
+            guard lstat(absolute, &link) != 0 else { throw refuse }
             let url = URL(fileURLWithPath: absolute)
             let last = url.lastPathComponent
             guard !last.isEmpty, last != ".", last != "..",

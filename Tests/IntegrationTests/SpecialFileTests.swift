@@ -32,6 +32,20 @@ extension Integration {
                         #expect(nodes.status == 200 && !nodes.text.contains(#""n""#))
                     }
                 }
+                // A dangling symlink to a file outside the roots, as a create target and as a node file.
+                let outside = NSTemporaryDirectory() + "jg-dangling-\(UUID().uuidString.prefix(6)).img"
+                try FileManager.default.createSymbolicLink(
+                    atPath: gate.imageRoot + "/dangling.img", withDestinationPath: outside)
+                let dangling = try await gate.http.post(
+                    "/jobs",
+                    #"{"type":"create","id":"d","options":{"driver":"file","filename":"dangling.img","size":1048576}}"#)
+                #expect(
+                    dangling.status == 403, "create through a dangling symlink: \(dangling.status) \(dangling.text)")
+                let danglingNode = try await gate.http.post(
+                    "/nodes", #"{"node-name":"d","driver":"raw","file":{"driver":"file","filename":"dangling.img"}}"#)
+                #expect(danglingNode.status == 403, "\(danglingNode.text)")
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(!FileManager.default.fileExists(atPath: outside), "a file was created outside the image root")
                 let create = try await gate.http.post(
                     "/jobs", #"{"type":"create","id":"c","options":{"driver":"file","filename":"fifo.img","size":0}}"#)
                 #expect(create.status == 403, "create on a FIFO: \(create.status) \(create.text)")
