@@ -34,6 +34,7 @@ extension Integration {
                 }
                 // A dangling symlink to a file outside the roots, as a create target and as a node file.
                 let outside = NSTemporaryDirectory() + "jg-dangling-\(UUID().uuidString.prefix(6)).img"
+                defer { try? FileManager.default.removeItem(atPath: outside) }
                 try FileManager.default.createSymbolicLink(
                     atPath: gate.imageRoot + "/dangling.img", withDestinationPath: outside)
                 let dangling = try await gate.http.post(
