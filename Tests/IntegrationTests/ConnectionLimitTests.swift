@@ -11,34 +11,6 @@ extension Integration {
     /// Slow and numerous clients cannot freeze jobgate: a request deadline drops slowloris connections, and past
     /// the connection limits a new client is refused at once rather than left waiting.
     @Suite struct ConnectionLimitTests {
-        /// A TCP connection to jobgate from `source` (an address in 127.0.0.0/8), or nil.
-        static func connect(to port: UInt16, from source: String) -> Int32? {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard descriptor >= 0 else { return nil }
-            var local = sockaddr_in()
-            local.sin_family = sa_family_t(AF_INET)
-            local.sin_addr.s_addr = inet_addr(source)
-            var remote = sockaddr_in()
-            remote.sin_family = sa_family_t(AF_INET)
-            remote.sin_port = port.bigEndian
-            remote.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &local) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            let connected = withUnsafePointer(to: &remote) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard bound == 0, connected == 0 else {
-                close(descriptor)
-                return nil
-            }
-            return descriptor
-        }
-
         /// Whether the server closed `descriptor` (end of stream or reset), waiting at most `timeout` for it.
         static func isClosed(_ descriptor: Int32, within timeout: Double) -> Bool {
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
@@ -63,7 +35,7 @@ extension Integration {
                 var slow: [Int32] = []
                 defer { for descriptor in slow { close(descriptor) } }
                 for _ in 0..<1000 {
-                    guard let descriptor = Self.connect(to: gate.port, from: "127.0.0.2") else { break }
+                    guard let descriptor = TCP.connect(to: gate.port, from: "127.0.0.2") else { break }
                     _ = send(descriptor, "GET /healthz HTTP/1.1\r\nX-Slow: ", 31, Int32(MSG_NOSIGNAL))
                     slow.append(descriptor)
                 }
@@ -93,18 +65,18 @@ extension Integration {
                 var idle: [Int32] = []
                 defer { for descriptor in idle { close(descriptor) } }
                 for _ in 0..<30 {
-                    if let descriptor = Self.connect(to: gate.port, from: "127.0.0.2") { idle.append(descriptor) }
+                    if let descriptor = TCP.connect(to: gate.port, from: "127.0.0.2") { idle.append(descriptor) }
                 }
                 try #require(idle.count == 30)
-                let overAddress = try #require(Self.connect(to: gate.port, from: "127.0.0.2"))
+                let overAddress = try #require(TCP.connect(to: gate.port, from: "127.0.0.2"))
                 defer { close(overAddress) }
                 #expect(Self.isClosed(overAddress, within: 1), "the 31st connection from one address was not closed")
                 #expect(try await gate.http.get("/healthz").status == 200, "another address was refused too")
                 for _ in 0..<10 {
-                    if let descriptor = Self.connect(to: gate.port, from: "127.0.0.3") { idle.append(descriptor) }
+                    if let descriptor = TCP.connect(to: gate.port, from: "127.0.0.3") { idle.append(descriptor) }
                 }
                 try await Task.sleep(for: .milliseconds(200))
-                let overAll = try #require(Self.connect(to: gate.port, from: "127.0.0.4"))
+                let overAll = try #require(TCP.connect(to: gate.port, from: "127.0.0.4"))
                 defer { close(overAll) }
                 let refused = ContinuousClock.now
                 #expect(Self.isClosed(overAll, within: 1), "a connection past the global limit was left waiting")

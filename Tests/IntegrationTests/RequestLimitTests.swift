@@ -13,20 +13,15 @@ extension Integration {
         /// Sends `head`, then chunks of `chunk` bytes until the server closes the connection or `total` bytes went.
         /// - Returns: the bytes of body the socket accepted.
         static func streamChunked(port: UInt16, head: String, chunk: Int, total: Int) -> Int {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard
+                let descriptor = TCP.connect(
+                    to: port,
+                    configure: { descriptor in
+                        var small: Int32 = 64 << 10
+                        setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+                    })
+            else { return -1 }
             defer { close(descriptor) }
-            var small: Int32 = 64 << 10
-            setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else { return -1 }
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
             setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             func sendAll(_ bytes: [UInt8]) -> Bool {
