@@ -9,7 +9,7 @@ enum RequestLimits {
     static let headerBytes = 16 << 10
 
     /// 414 or 431 for a request over the limits, or nil.
-    static func problem(target: String, headers: [String: String]) -> Problem? {
+    static func problem(target: String, headerBytes headerLength: Int) -> Problem? {
         let targetLength = target.utf8.count
         if targetLength > targetBytes {
             return Problem(
@@ -17,7 +17,6 @@ enum RequestLimits {
                 detail: "the request target is \(targetLength) bytes long; jobgate takes at most \(targetBytes)",
                 extensions: ["limit": .int(Int64(targetBytes))])
         }
-        let headerLength = headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
         if headerLength > headerBytes {
             return Problem(
                 "headers-too-large", title: "Request header fields too large", status: 431,

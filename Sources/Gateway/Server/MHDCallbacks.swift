@@ -21,7 +21,7 @@ func cmhdAccessHandler(
 
     guard let boxPointer = requestContext.pointee else {
         let target = String(cString: url!)
-        if let problem = RequestLimits.problem(target: target, headers: values(connection, .HEADER_KIND)) {
+        if let problem = RequestLimits.problem(target: target, headerBytes: headerBytes(connection)) {
             return queue(problem.response(instance: String(target.prefix(256))), on: connection)
         }
         if let length = lookupHeader(connection, "Content-Length").flatMap(Int.init), length > server.bodyLimit {
@@ -125,6 +125,23 @@ private final class ValueCollector {
     var values: [String: String] = [:]
     let lowercaseKeys: Bool
     init(lowercaseKeys: Bool) { self.lowercaseKeys = lowercaseKeys }
+}
+
+/// The bytes of the request's header field names and values, counted without copying them.
+private func headerBytes(_ connection: OpaquePointer) -> Int {
+    var total = 0
+    withUnsafeMutablePointer(to: &total) { pointer in
+        _ = MHD_get_connection_values(connection, .HEADER_KIND, cmhdCountValue, pointer)
+    }
+    return total
+}
+
+private func cmhdCountValue(
+    _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
+) -> MHD_Result {
+    guard let total = cls?.assumingMemoryBound(to: Int.self) else { return .YES }
+    total.pointee += (key.map { strlen($0) } ?? 0) + (value.map { strlen($0) } ?? 0)
+    return .YES
 }
 
 private func values(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -> [String: String] {
