@@ -34,7 +34,9 @@ extension JobManager {
         var progress: [JobEvent] = []
         for info in jobs {
             guard let jobID = info["id"]?.stringValue, id == nil || jobID == id,
-                let record = latest(jobID), record.status != .null
+                let record = latest(jobID), record.status != .null,
+                // An answer from before a status change that events applied meanwhile is out of date.
+                info["status"]?.stringValue == record.status.rawValue
             else { continue }
             let before = record
             var updated = record

@@ -5,7 +5,9 @@ extension JobRecord {
     /// Copies the fields of a `query-jobs` entry (QAPI `JobInfo`), except the status, which events own.
     mutating func apply(jobInfo info: JSONValue) {
         if type == nil, let name = info["type"]?.stringValue { type = JobType(rawValue: name) }
-        if let current = info["current-progress"]?.intValue { currentProgress = current }
+        // QEMU's progress only grows within a job (`progress_work_done`); an answer older than the events applied
+        // since (BLOCK_JOB_COMPLETED's final offset) must not move it back.
+        if let current = info["current-progress"]?.intValue { currentProgress = max(currentProgress, current) }
         if let total = info["total-progress"]?.intValue { totalProgress = total }
         if let message = info["error"]?.stringValue, message != error {
             error = message
