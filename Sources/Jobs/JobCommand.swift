@@ -130,12 +130,7 @@ public struct JobCommand: Sendable {
     static let snapshotDeleteSchema = ArgumentSchema(
         fields: ["tag": .string, "devices": .strings], required: ["tag", "devices"])
 
-    /// The longest job id, node name or secret id jobgate accepts, in bytes. QEMU itself has no limit, but every
-    /// part of jobgate's store must hold the id (record files, archive index, journal lines), and a longer one is
-    /// refused before QEMU sees it.
-    public static let maximumIDLength = 128
-
-    /// Refuses an id longer than `maximumIDLength` bytes (without quoting it: it may be huge), then, unless
+    /// Refuses an id longer than `QEMUIdentifier.maximumLength` bytes (without quoting it: it may be huge), then, unless
     /// `checkGrammar` is false (QEMU checks it and has its own words), one that breaks QEMU's grammar.
     /// - Parameters:
     ///   - field: the field's path, named in the refusal (`id`, `actions[0].data.job-id`, `node-name`).
@@ -146,23 +141,15 @@ public struct JobCommand: Sendable {
         refusal: (String) -> String = { "Invalid job ID '\($0)'" }
     ) throws {
         let length = id.utf8.count
-        guard length <= maximumIDLength else {
+        guard length <= QEMUIdentifier.maximumLength else {
             throw JobError.invalidField(
                 field: field,
                 detail:
-                    "'\(field)' is \(length) bytes long; jobgate accepts at most \(maximumIDLength) bytes (QEMU's id grammar: an ASCII letter, then letters, digits, '-', '.' and '_')"
+                    "'\(field)' is \(length) bytes long; jobgate accepts at most \(QEMUIdentifier.maximumLength) bytes (QEMU's id grammar: an ASCII letter, then letters, digits, '-', '.' and '_')"
             )
         }
-        guard !checkGrammar || isWellFormedID(id) else {
+        guard !checkGrammar || QEMUIdentifier.isWellFormed(id) else {
             throw JobError.invalidField(field: field, detail: refusal(id))
-        }
-    }
-
-    /// QEMU's job id rule (util/id.c `id_wellformed`): an ASCII letter, then letters, digits, `-`, `.`, `_`.
-    public static func isWellFormedID(_ id: String) -> Bool {
-        guard let first = id.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
-        return id.unicodeScalars.allSatisfy {
-            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0))
         }
     }
 }

@@ -19,8 +19,6 @@ public final class EngineStatus: Sendable {
         /// Set while the connected engine does not answer its liveness probes: since when.
         public var unresponsiveSince: Date?
 
-        /// Connected and answering: what `/readyz` requires.
-        public var isResponsive: Bool { isConnected && unresponsiveSince == nil }
     }
 
     private let state = Mutex(Snapshot())
@@ -50,8 +48,7 @@ public final class EngineStatus: Sendable {
                 state.unresponsiveSince = nil
                 return
             }
-            let seconds = Double(silent.components.seconds) + Double(silent.components.attoseconds) / 1e18
-            state.unresponsiveSince = state.unresponsiveSince ?? Date().addingTimeInterval(-seconds)
+            state.unresponsiveSince = state.unresponsiveSince ?? Date().addingTimeInterval(-silent.seconds)
         }
     }
 

@@ -267,11 +267,3 @@ public actor QMPClient: QMPExecuting {
         for waiter in waiters { waiter.resume() }
     }
 }
-
-extension Duration {
-    /// The duration in (fractional) seconds.
-    var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
-    }
-}

@@ -177,6 +177,23 @@ public final class EventJournal: Sendable {
     /// above `checkpoint`. Lines that do not parse (a torn last line after a crash) are skipped. Call once, at
     /// start, before the first append: it also sets where numbering goes on.
     public func load(eventLimit: Int, checkpoint: UInt64) -> Replay {
+        let (replay, highest, previousHighest) = read(eventLimit: eventLimit, checkpoint: checkpoint)
+        state.withLock { state in
+            state.lsn = max(state.lsn, highest, checkpoint)
+            state.previousLSN = previousHighest
+            state.checkpointed = max(state.checkpointed, checkpoint)
+        }
+        return replay
+    }
+
+    /// The last `limit` events kept, oldest first (previous file, then current). Reads only.
+    public func recent(limit: Int = .max) -> [JSONValue] {
+        read(eventLimit: limit, checkpoint: .max).replay.events
+    }
+
+    /// Both files' events (the last `eventLimit`) and the record and forget lines above `checkpoint`, with the
+    /// highest log sequence number in all and in the previous file.
+    private func read(eventLimit: Int, checkpoint: UInt64) -> (replay: Replay, highest: UInt64, previous: UInt64) {
         var replay = Replay()
         var events: [Data.SubSequence] = []
         var highest: UInt64 = 0
@@ -202,17 +219,7 @@ public final class EventJournal: Sendable {
             if path == previousPath { previousHighest = highest }
         }
         replay.events = events.suffix(eventLimit).compactMap { try? JSONValue.parse(Data($0)) }
-        state.withLock { state in
-            state.lsn = max(state.lsn, highest, checkpoint)
-            state.previousLSN = previousHighest
-            state.checkpointed = max(state.checkpointed, checkpoint)
-        }
-        return replay
-    }
-
-    /// The last `limit` events kept, oldest first (previous file, then current).
-    public func recent(limit: Int = .max) -> [JSONValue] {
-        load(eventLimit: limit, checkpoint: .max).events
+        return (replay, highest, previousHighest)
     }
 
     private static let lsnPrefix = Array(#"{"lsn":"#.utf8)
@@ -243,12 +250,5 @@ public final class EventJournal: Sendable {
         guard AtomicFile.writeAll(Data(count: JournalFile.chunk), to: descriptor), fdatasync(descriptor) == 0 else {
             throw StoreError.io(step: "write \(path)", reason: AtomicFile.lastError())
         }
-    }
-}
-
-extension Duration {
-    /// In seconds, for Dispatch deadlines.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -59,18 +59,11 @@ public final class SnapshotStore: Sendable {
     }
 
     /// The file of one run of a job: `<id>~<run>.json` for an id of QEMU's grammar that fits
-    /// (`JobCommand.maximumIDLength`), else `=<128-bit hash of the id>~<run>.json`, so the name never depends on the id
-    /// being a valid file name (QEMU accepts ids of any length from its other clients; `=` is not in its grammar).
+    /// (`QEMUIdentifier`), else `=<128-bit hash of the id>~<run>.json`, so the name never depends on the id being a
+    /// valid file name (QEMU accepts ids of any length from its other clients; `=` is not in its grammar).
     static func fileName(of record: JobRecord) -> String {
-        (isPlainFileName(record.id) ? record.id : "=" + hashedName(record.id)) + "~\(record.run).json"
-    }
-
-    private static func isPlainFileName(_ id: String) -> Bool {
-        guard let first = id.utf8.first, id.utf8.count <= 128, first != UInt8(ascii: ".") else { return false }
-        return id.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || byte == 0x2d
-                || byte == 0x2e || byte == 0x5f
-        }
+        let plain = QEMUIdentifier.isWellFormed(record.id) && record.id.utf8.count <= QEMUIdentifier.maximumLength
+        return (plain ? record.id : "=" + hashedName(record.id)) + "~\(record.run).json"
     }
 
     /// Two FNV-1a 64-bit hashes of the id's bytes (different offset bases), as 32 hex digits.

@@ -93,12 +93,12 @@ import Testing
 
     @Test("the job id follows QEMU's rule")
     func jobIDs() {
-        #expect(JobCommand.isWellFormedID("b0"))
-        #expect(JobCommand.isWellFormedID("a-b.c_d"))
-        #expect(!JobCommand.isWellFormedID("1bad"))
-        #expect(!JobCommand.isWellFormedID(""))
-        #expect(!JobCommand.isWellFormedID("a b"))
-        #expect(!JobCommand.isWellFormedID("é"))
+        #expect(QEMUIdentifier.isWellFormed("b0"))
+        #expect(QEMUIdentifier.isWellFormed("a-b.c_d"))
+        #expect(!QEMUIdentifier.isWellFormed("1bad"))
+        #expect(!QEMUIdentifier.isWellFormed(""))
+        #expect(!QEMUIdentifier.isWellFormed("a b"))
+        #expect(!QEMUIdentifier.isWellFormed("é"))
     }
 }
 

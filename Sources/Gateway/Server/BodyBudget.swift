@@ -31,7 +31,4 @@ final class BodyBudget: Sendable {
         guard count > 0 else { return }
         used.subtract(count, ordering: .relaxed)
     }
-
-    /// The bytes buffered now.
-    var inUse: Int { used.load(ordering: .relaxed) }
 }

@@ -37,9 +37,6 @@ final class ConnectionRegistry: Sendable {
     /// Whether a new connection may be accepted (the accept policy).
     var hasRoom: Bool { entries.withLock { $0.count } < limit }
 
-    /// The number of open connections.
-    var count: Int { entries.withLock { $0.count } }
-
     func opened(_ connection: UInt, socket: Int32) {
         entries.withLock { $0[connection] = Entry(socket: socket, receivingSince: .now) }
     }
@@ -86,7 +83,7 @@ final class ConnectionRegistry: Sendable {
     }
 
     private func scheduleSweep() {
-        let interval = min(1.0, max(0.05, Double(deadline.components.seconds) / 4))
+        let interval = min(1.0, max(0.05, deadline.seconds / 4))
         sweeper.asyncAfter(deadline: .now() + interval) { [self] in
             guard sweeping.load(ordering: .relaxed) else { return }
             sweep()

@@ -54,7 +54,7 @@ func cmhdAccessHandler(
     case .waiting:
         return .YES
     case .receiving:
-        server.connections.requestReceived(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
+        server.connections.requestReceived(registryKey(connection))
         let rawPath = String(cString: url!)
         if let problem = RequestTarget.problem(path: rawPath) {
             return queue(problem.response(instance: rawPath), on: connection)
@@ -94,7 +94,7 @@ func cmhdRequestCompleted(
     if let cls, let connection {
         // Safe because the server context is retained for the daemon's lifetime (released after MHD_stop_daemon).
         let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
-        server.connections.requestCompleted(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
+        server.connections.requestCompleted(registryKey(connection))
     }
     guard let requestContext, let pointer = requestContext.pointee else { return }
     Unmanaged<ConnectionBox>.fromOpaque(pointer).release()
@@ -184,7 +184,7 @@ func cmhdNotifyConnection(
     guard let cls, let connection else { return }
     // Safe because the server context is retained for the daemon's lifetime (released after MHD_stop_daemon).
     let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
-    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+    let key = registryKey(connection)
     switch code {
     case .CONNECTION_NOTIFY_STARTED:
         server.connections.opened(key, socket: cmhd_connection_fd(connection))
@@ -193,4 +193,9 @@ func cmhdNotifyConnection(
     default:
         break
     }
+}
+
+/// A connection's key in the `ConnectionRegistry`: its address, stable while libmicrohttpd keeps it.
+private func registryKey(_ connection: OpaquePointer) -> UInt {
+    UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
 }
