@@ -37,10 +37,18 @@ public struct ImageRootPolicy: Sendable {
         self.allowedDrivers = allowedDrivers
     }
 
-    /// A qcow2 image whose header QEMU will follow: by file path, or by the node that holds it.
-    public enum ImageToInspect: Sendable, Equatable {
-        case file(String, backing: Bool, dataFile: Bool)
-        case node(String, backing: Bool, dataFile: Bool)
+    /// A qcow2 image whose header QEMU would follow: by file path, or by the node that holds it; `at` is the key
+    /// path of its object in the arguments (see `pinningChain`).
+    public struct ImageToInspect: Sendable, Equatable {
+        public enum Image: Sendable, Equatable {
+            case file(String)
+            case node(String)
+        }
+        public var image: Image
+        /// Whether the client left `backing` / `data-file` to the header.
+        public var backing: Bool
+        public var dataFile: Bool
+        public var at: [String]
     }
 
     /// Checks and rewrites `blockdev-add` arguments.
@@ -48,17 +56,21 @@ public struct ImageRootPolicy: Sendable {
     /// - Throws: `JobError.pathOutsideImageRoots`, `.driverNotAllowed`, `.invalidField`.
     public func confine(_ arguments: JSONValue, path: String = "") throws -> (JSONValue, [ImageToInspect]) {
         var inspections: [ImageToInspect] = []
-        let result = try walk(arguments, path: path, inspections: &inspections)
+        let result = try walk(arguments, path: path, keys: [], inspections: &inspections)
         return (result, inspections)
     }
 
-    private func walk(_ value: JSONValue, path: String, inspections: inout [ImageToInspect]) throws -> JSONValue {
+    private func walk(_ value: JSONValue, path: String, keys: [String], inspections: inout [ImageToInspect]) throws
+        -> JSONValue
+    {
         switch value {
         case .string(let text) where text.hasPrefix("json:"):
             throw JobError.pathOutsideImageRoots(field: path, path: text)
         case .array(let elements):
             return .array(
-                try elements.enumerated().map { try walk($1, path: "\(path)[\($0)]", inspections: &inspections) })
+                try elements.enumerated().map {
+                    try walk($1, path: "\(path)[\($0)]", keys: keys + ["\($0)"], inspections: &inspections)
+                })
         case .object(var members):
             let driver = members["driver"]?.stringValue
             if let driverValue = members["driver"] {
@@ -78,17 +90,21 @@ public struct ImageRootPolicy: Sendable {
                     }
                     members[key] = .string(try resolve(name, field: field))
                 } else {
-                    members[key] = try walk(member, path: field + ".", inspections: &inspections)
+                    members[key] = try walk(member, path: field + ".", keys: keys + [key], inspections: &inspections)
                 }
             }
             if driver == "qcow2" {
                 let backing = members["backing"] == nil
                 let dataFile = members["data-file"] == nil
                 if backing || dataFile {
-                    if let file = members["file"]?["filename"]?.stringValue {
-                        inspections.append(.file(file, backing: backing, dataFile: dataFile))
-                    } else if let node = members["file"]?.stringValue {
-                        inspections.append(.node(node, backing: backing, dataFile: dataFile))
+                    let image: ImageToInspect.Image? =
+                        if let file = members["file"]?["filename"]?.stringValue {
+                            .file(file)
+                        } else if let node = members["file"]?.stringValue {
+                            .node(node)
+                        } else { nil }
+                    if let image {
+                        inspections.append(ImageToInspect(image: image, backing: backing, dataFile: dataFile, at: keys))
                     }
                 }
             }
@@ -133,8 +149,14 @@ public struct ImageRootPolicy: Sendable {
     private func requireOpenable(_ path: String, named name: String, field: String) throws {
         var status = stat()
         guard stat(path, &status) == 0 else { return }
+        try requireOpenable(mode: status.st_mode, named: name, field: field)
+    }
+
+    /// Refuses a file of type `mode` (from `stat`) that is neither regular nor an allowed block device.
+    /// - Throws: `JobError.notARegularFile` naming the kind.
+    func requireOpenable(mode: mode_t, named name: String, field: String) throws {
         let kind: String
-        switch status.st_mode & S_IFMT {
+        switch mode & S_IFMT {
         case S_IFREG: return
         case S_IFBLK:
             guard !allowsBlockDevices else { return }
@@ -146,35 +168,6 @@ public struct ImageRootPolicy: Sendable {
         default: kind = "not a regular file"
         }
         throw JobError.notARegularFile(field: field, path: name, kind: kind)
-    }
-
-    /// Follows the files a qcow2 image at `path` makes QEMU open by itself (backing chain, external data file)
-    /// and checks that each stays inside the roots, with a format QEMU will not have to guess.
-    /// - Throws: `JobError.pathOutsideImageRoots` with `field` naming what was followed.
-    public func inspectImage(at path: String, backing: Bool, dataFile: Bool, field: String) throws {
-        var current = path
-        var checkBacking = backing
-        var checkDataFile = dataFile
-        for depth in 0..<32 {
-            guard let header = QcowHeader.read(path: current) else { return }
-            let directory = URL(fileURLWithPath: current).deletingLastPathComponent().path
-            let label = depth == 0 ? field : "\(field) (backing chain of \(path))"
-            if checkDataFile, let data = header.dataFile {
-                _ = try resolve(data, field: label + " data file", relativeTo: directory)
-            }
-            guard checkBacking, let name = header.backingFile else { return }
-            let next = try resolve(name, field: label + " backing file", relativeTo: directory)
-            let isQcow = QcowHeader.read(path: next) != nil
-            guard isQcow || header.backingFormat.map(allowedDrivers.contains) == true else {
-                // Without a recorded format QEMU probes the file, and a probed format may open yet more files.
-                throw JobError.pathOutsideImageRoots(field: label + " backing format", path: name)
-            }
-            guard isQcow else { return }
-            current = next
-            checkBacking = true
-            checkDataFile = true
-        }
-        throw JobError.pathOutsideImageRoots(field: field + " backing chain deeper than 32", path: path)
     }
 
     static func realPath(_ path: String) -> String? {

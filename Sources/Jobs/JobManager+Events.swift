@@ -106,6 +106,8 @@ extension JobManager {
                 let next = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
             else { return nil }
             apply(status: next, to: id, at: event.timestamp)
+            // The fdsets made for a job, and those of nodes its end removed, go with it.
+            if next == .concluded || next == .null { confinement.descriptors.sweepSoon() }
             if next == .concluded, let type = latest(id)?.type, !type.isBlockJob { return id }
         case "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED", "BLOCK_JOB_READY":
             guard let id = data["device"]?.stringValue else { return nil }

@@ -43,17 +43,18 @@ extension JobManager {
             )
         }
         defer { for id in jobIDs { creations[id] = nil } }
-        var arguments: [String: JSONValue] = [
-            "actions": .array(actions.map { .object(["type": .string($0.kind.rawValue), "data": .object($0.data)]) })
-        ]
+        let (sent, fdsets) = try await withDescriptors(actions)
+        var arguments: [String: JSONValue] = ["actions": .array(sent)]
         if let properties = body["properties"] { arguments["properties"] = properties }
         let start = Date()
         do {
             _ = try await engine.execute("transaction", arguments: .object(arguments))
         } catch let error as QMPError {
+            await confinement.descriptors.abandon(fdsets)
             if case .command = error { discardRefusedCreations(jobIDs, since: start) }
             throw JobError.engine(error, operation: .create)
         }
+        confinement.descriptors.settle(fdsets)
         logger.info("transaction applied", metadata: ["actions": "\(actions.count)", "jobs": "\(jobIDs)"])
         // Every job gets its record (held if the data directory fails) before a failure is reported.
         var records: [JobRecord] = []
@@ -95,11 +96,40 @@ extension JobManager {
                 data[name] = .string(try confinement.policy.resolve(file, field: "\(field).data.\(name)"))
             }
         }
+        try kind.requireDescriptorSafe(data, field: field + ".data.")
         if let format = data["format"]?.stringValue, !confinement.policy.allowedDrivers.contains(format) {
             throw JobError.driverNotAllowed(
                 field: field + ".data.format", driver: format, allowed: confinement.policy.allowedDrivers.sorted())
         }
         return (kind, data)
+    }
+
+    /// The actions as sent: each file an action opens or creates passed as an fdset (`ImageDescriptors`).
+    /// - Returns: the actions, and the fdsets to settle or abandon with the transaction.
+    private func withDescriptors(_ actions: [(kind: TransactionAction, data: [String: JSONValue])]) async throws
+        -> ([JSONValue], [Int64])
+    {
+        var sent: [JSONValue] = []
+        var fdsets: [Int64] = []
+        do {
+            for (index, (kind, data)) in actions.enumerated() {
+                var data = data
+                for name in kind.fileFields {
+                    guard let file = data[name]?.stringValue else { continue }
+                    let creates = data["mode"]?.stringValue != "existing"
+                    let fdset = try await confinement.descriptors.pass(
+                        file, field: "actions[\(index)].data.\(name)", named: file,
+                        intent: creates ? .create : .existing)
+                    fdsets.append(fdset)
+                    data[name] = .string("/dev/fdset/\(fdset)")
+                }
+                sent.append(.object(["type": .string(kind.rawValue), "data": .object(data)]))
+            }
+        } catch {
+            await confinement.descriptors.abandon(fdsets)
+            throw error
+        }
+        return (sent, fdsets)
     }
 
     /// Job ids must be distinct and not held by a live job (QEMU's `Job ID '...' already in use`).

@@ -52,7 +52,7 @@ public actor JobManager {
         engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, store: SnapshotStore? = nil,
         journal: EventJournal? = nil, storage: StorageHealth = StorageHealth(dataDirectory: ""),
         retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(), events: EventHub = EventHub(),
-        nodes: NodeCatalog? = nil, logger: Logger
+        nodes: NodeCatalog? = nil, descriptors: ImageDescriptors? = nil, logger: Logger
     ) {
         self.storage = storage
         self.nodes = nodes
@@ -61,7 +61,9 @@ public actor JobManager {
         self.store = store
         self.eventJournal = journal
         self.retention = retention
-        self.confinement = JobConfinement(policy: policy, nodes: NodeLookup(engine: engine))
+        self.confinement = JobConfinement(
+            policy: policy, nodes: NodeLookup(engine: engine),
+            descriptors: descriptors ?? nodes?.descriptors ?? ImageDescriptors(engine: engine, policy: policy))
         self.status = status
         self.book = book
         self.logger = logger
@@ -107,7 +109,8 @@ public actor JobManager {
         let command = JobCommand.command(for: type)
         try JobCommand.validateID(id, field: "id")
         try command.schema.validate(arguments)
-        var qmpArguments = try await confinement.confine(type, arguments)
+        let confined = try await confinement.confine(type, arguments)
+        var qmpArguments = confined.arguments
         qmpArguments["job-id"] = .string(id)
         creations[id] = (type, request)
         refusedCreations[id] = nil
@@ -116,9 +119,11 @@ public actor JobManager {
         do {
             _ = try await engine.execute(command.command, arguments: .object(qmpArguments))
         } catch let error as QMPError {
+            await confinement.descriptors.abandon(confined.fdsets)
             if case .command = error { discardRefusedCreations([id], since: start) }
             throw JobError.engine(error, operation: .create)
         }
+        if !confined.fdsets.isEmpty { confinement.descriptors.settle(confined.fdsets, forJob: id) }
         let record = try adopt(id, type: type, arguments: arguments, request: request, since: start)
         logger.info("job created", metadata: ["job_id": "\(id)", "type": "\(type.rawValue)"])
         return record

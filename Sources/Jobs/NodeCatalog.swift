@@ -4,29 +4,48 @@ import QMP
 
 /// The block nodes jobs act on: `blockdev-add` under the image-root policy, and `query-named-block-nodes`.
 ///
-/// Remembers what it attached, so that an engine jobgate had to replace gets the same nodes again (`reattach`).
+/// QEMU gets every file as a descriptor (`ImageDescriptors`), and every file a qcow2 header names as an explicit
+/// node of the chain, so it opens no path by itself. Lists show the real paths, not QEMU's `/dev/fdset/N`.
+/// Remembers what clients asked for, so that an engine jobgate had to replace gets the same nodes again
+/// (`reattach`), checked and opened afresh.
 public struct NodeCatalog: Sendable {
     private let engine: any QMPExecuting
     public let policy: ImageRootPolicy
+    public let descriptors: ImageDescriptors
     private let attachments = NodeAttachments()
 
-    public init(engine: any QMPExecuting, policy: ImageRootPolicy) {
+    public init(engine: any QMPExecuting, policy: ImageRootPolicy, descriptors: ImageDescriptors? = nil) {
         self.engine = engine
         self.policy = policy
+        self.descriptors = descriptors ?? ImageDescriptors(engine: engine, policy: policy)
     }
 
     /// Adds a node from `blockdev-add` arguments (QAPI `BlockdevOptions`) and returns what QEMU reports of it.
     /// - Throws: `JobError` (`.invalidField` without `node-name`/`driver`, the policy's refusals,
     ///   `.engine(..., .create)` for QEMU's refusal).
     public func add(_ arguments: JSONValue) async throws -> JSONValue {
-        let (name, confined) = try await checked(arguments)
-        try await engine.run("blockdev-add", confined, during: .create)
-        attachments.attached(name, with: confined)
-        return try await node(named: name) ?? confined
+        let name = try await attach(arguments)
+        attachments.attached(name, with: arguments)
+        return try await node(named: name) ?? arguments
     }
 
-    /// Validates and confines `blockdev-add` arguments, inspecting the qcow2 images QEMU would follow.
-    /// - Returns: the node's name and the arguments to send.
+    /// Checks, opens and attaches one node; the fdsets it passed are settled, or abandoned if QEMU refused.
+    /// - Returns: the node's name.
+    private func attach(_ arguments: JSONValue) async throws -> String {
+        let (name, confined) = try await checked(arguments)
+        let (sent, fdsets) = try await descriptors.substitute(confined)
+        do {
+            try await engine.run("blockdev-add", sent, during: .create)
+        } catch {
+            await descriptors.abandon(fdsets)
+            throw error
+        }
+        descriptors.settle(fdsets)
+        return name
+    }
+
+    /// Validates and confines `blockdev-add` arguments, pinning the chains of the qcow2 images QEMU would follow.
+    /// - Returns: the node's name and the arguments, with real paths, before descriptors replace them.
     private func checked(_ arguments: JSONValue) async throws -> (String, JSONValue) {
         guard let object = arguments.objectValue else { throw JobError.invalidBody("the body must be a JSON object") }
         guard let name = object["node-name"]?.stringValue, !name.isEmpty else {
@@ -36,15 +55,21 @@ public struct NodeCatalog: Sendable {
         guard object["driver"] != nil else {
             throw JobError.invalidField(field: "driver", detail: "'driver' is required")
         }
-        let (confined, inspections) = try policy.confine(arguments)
+        var (confined, inspections) = try policy.confine(arguments)
         for inspection in inspections {
-            switch inspection {
-            case .file(let path, let backing, let dataFile):
-                try policy.inspectImage(at: path, backing: backing, dataFile: dataFile, field: "file.filename")
-            case .node(let node, let backing, let dataFile):
-                guard let path = try await fileName(ofNode: node) else { continue }
-                try policy.inspectImage(at: path, backing: backing, dataFile: dataFile, field: "file (node '\(node)')")
+            let path: String
+            let field: String
+            switch inspection.image {
+            case .file(let file):
+                (path, field) = (file, (inspection.at + ["file", "filename"]).joined(separator: "."))
+            case .node(let node):
+                guard let file = try await NodeLookup(engine: engine).fileName(ofNode: node) else { continue }
+                path = try await descriptors.realPaths()[file] ?? file
+                field = (inspection.at + ["file (node '\(node)')"]).joined(separator: ".")
             }
+            let pins = try policy.pinningChain(
+                of: path, backing: inspection.backing, dataFile: inspection.dataFile, field: field)
+            confined = confined.merging(pins, at: inspection.at)
         }
         return (name, confined)
     }
@@ -59,8 +84,7 @@ public struct NodeCatalog: Sendable {
         var dropped: [(name: String, reason: String)] = []
         for (name, arguments) in attachments.all {
             do {
-                let (_, confined) = try await checked(arguments)
-                try await engine.run("blockdev-add", confined, during: .create)
+                _ = try await attach(arguments)
                 attached.append(name)
             } catch {
                 attachments.detached(name)
@@ -78,25 +102,24 @@ public struct NodeCatalog: Sendable {
         return (attached, dropped)
     }
 
-    /// Removes node `name` (`blockdev-del`); QEMU refuses while a job or another node uses it.
+    /// Removes node `name` (`blockdev-del`); QEMU refuses while a job or another node uses it. The fdsets no
+    /// node uses any more are removed before this returns, and with them the image locks QEMU took.
     /// - Throws: `JobError.engine(..., .create)` with QEMU's refusal.
     public func remove(_ name: String) async throws {
         try await engine.run("blockdev-del", ["node-name": .string(name)], during: .create)
         attachments.detached(name)
+        await descriptors.sweep()
     }
 
-    /// Every named node, as `query-named-block-nodes` (flat) reports them.
+    /// Every named node, as `query-named-block-nodes` (flat) reports them, with real paths for fdsets.
     public func list() async throws -> [JSONValue] {
-        try await NodeLookup(engine: engine).all()
+        let nodes = try await NodeLookup(engine: engine).all()
+        guard !nodes.isEmpty else { return nodes }
+        let paths = try await descriptors.realPaths()
+        return nodes.map { ImageDescriptors.revealing($0, paths: paths) }
     }
 
     private func node(named name: String) async throws -> JSONValue? {
-        try await NodeLookup(engine: engine).node(named: name)
-    }
-
-    /// The file behind a `file`-driver node; nil for other drivers (they name no file QEMU could follow).
-    private func fileName(ofNode name: String) async throws -> String? {
-        guard let node = try await node(named: name), node["drv"]?.stringValue == "file" else { return nil }
-        return node["file"]?.stringValue
+        try await list().first { $0["node-name"]?.stringValue == name }
     }
 }

@@ -14,4 +14,14 @@ extension QMPExecuting {
             throw JobError.engine(error, operation: operation)
         }
     }
+
+    /// `run` with `descriptors` passed along (`add-fd`).
+    @discardableResult
+    func run(_ command: String, _ arguments: JSONValue?, passing descriptors: [Int32]) async throws -> JSONValue {
+        do {
+            return try await execute(command, arguments: arguments, passing: descriptors)
+        } catch let error as QMPError {
+            throw JobError.engine(error, operation: .create)
+        }
+    }
 }

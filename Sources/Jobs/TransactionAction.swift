@@ -72,3 +72,27 @@ public enum TransactionAction: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension TransactionAction {
+    /// Refuses what QEMU cannot do safely with a file it got as a descriptor: when it creates an image whose
+    /// backing file is another node's image (`blockdev-snapshot-sync`, or `drive-backup` with `sync` `none` or
+    /// `top`, in `absolute-paths` mode), it writes that node's file name into the new header, and that name is
+    /// `/dev/fdset/N`. Create the image first (a `create` job, whose `backing-file` jobgate checks) and use
+    /// `mode: existing`.
+    /// - Throws: `JobError.invalidField` naming `mode`.
+    func requireDescriptorSafe(_ data: [String: JSONValue], field prefix: String) throws {
+        guard data["mode"]?.stringValue != "existing" else { return }
+        let writesBacking: Bool =
+            switch self {
+            case .blockdevSnapshotSync: true
+            case .driveBackup: ["none", "top"].contains(data["sync"]?.stringValue ?? "")
+            default: false
+            }
+        guard writesBacking else { return }
+        throw JobError.invalidField(
+            field: prefix + "mode",
+            detail:
+                "'\(prefix)mode' must be 'existing' here: jobgate hands QEMU every image as a descriptor, and the image QEMU would create names its backing file by the descriptor (/dev/fdset/N); create it first with a create job (its backing-file is checked) and pass mode 'existing'"
+        )
+    }
+}

@@ -99,8 +99,22 @@ public actor QMPClient: QMPExecuting {
         return try await send(command, arguments: arguments, timeout: commandTimeout)
     }
 
+    /// Runs one command with `descriptors` attached to it (`SCM_RIGHTS`), as QMP's `add-fd` and `getfd` expect.
+    /// QEMU reads no further while a command runs, so the descriptors cannot be mistaken for a later command's.
+    /// The caller keeps (and closes) its own copies.
+    public func execute(_ command: String, arguments: JSONValue?, passing descriptors: [Int32]) async throws
+        -> JSONValue
+    {
+        if let since = unresponsiveSince {
+            throw QMPError.unresponsive(seconds: (ContinuousClock.now - since).seconds)
+        }
+        return try await send(command, arguments: arguments, timeout: commandTimeout, passing: descriptors)
+    }
+
     /// Sends one command and waits for its answer, at most `timeout`.
-    private func send(_ command: String, arguments: JSONValue?, timeout: Duration) async throws -> JSONValue {
+    private func send(
+        _ command: String, arguments: JSONValue?, timeout: Duration, passing descriptors: [Int32] = []
+    ) async throws -> JSONValue {
         guard case .ready(let connection, _) = state else { throw QMPError.notConnected }
         let id = nextID
         nextID += 1
@@ -112,7 +126,7 @@ public actor QMPClient: QMPExecuting {
                 try? await Task.sleep(for: timeout)
                 if !Task.isCancelled { self.expire(id) }
             }
-            if !connection.send(.object(message)) {
+            if !connection.send(.object(message), passing: descriptors) {
                 finish(id, with: .failure(QMPError.disconnected))
             }
         }

@@ -41,11 +41,13 @@ final class QMPConnection: Sendable {
 
     /// Sends one command object as a line.
     /// - Returns: false if the connection is closed or the write failed.
-    func send(_ message: JSONValue) -> Bool {
+    /// - Parameter descriptors: passed with the line's first byte (`SCM_RIGHTS`), for QMP's `add-fd`; the caller
+    ///   keeps its own copies.
+    func send(_ message: JSONValue, passing descriptors: [Int32] = []) -> Bool {
         var bytes = [UInt8](message.serialized())
         bytes.append(UInt8(ascii: "\n"))
         return open.withLock { isOpen in
-            isOpen && socket.writeAll(bytes)
+            isOpen && socket.writeAll(bytes, passing: descriptors)
         }
     }
 

@@ -64,6 +64,44 @@ struct UnixSocket: Sendable {
         return true
     }
 
+    /// Writes all of `bytes` (blocking), passing `descriptors` with the first byte as one `SCM_RIGHTS` message.
+    /// The receiver gets its own copies; the caller still owns and closes its descriptors.
+    /// - Returns: false if the socket failed.
+    func writeAll(_ bytes: [UInt8], passing descriptors: [Int32]) -> Bool {
+        guard !descriptors.isEmpty, !bytes.isEmpty else { return writeAll(bytes) }
+        // cmsghdr (len, level, type), then the descriptors, padded to the header's alignment (CMSG_SPACE).
+        let header = MemoryLayout<cmsghdr>.size
+        let alignment = MemoryLayout<cmsghdr>.alignment
+        let payload = descriptors.count * MemoryLayout<Int32>.size
+        let space = header + (payload + alignment - 1) / alignment * alignment
+        let control = UnsafeMutableRawBufferPointer.allocate(byteCount: space, alignment: alignment)
+        defer { control.deallocate() }
+        control.initializeMemory(as: UInt8.self, repeating: 0)
+        let message = control.baseAddress!.assumingMemoryBound(to: cmsghdr.self)
+        message.pointee.cmsg_len = header + payload
+        message.pointee.cmsg_level = SOL_SOCKET
+        message.pointee.cmsg_type = Int32(SCM_RIGHTS)
+        descriptors.withUnsafeBytes {
+            (control.baseAddress! + header).copyMemory(from: $0.baseAddress!, byteCount: payload)
+        }
+        var sent = -1
+        while sent < 0 {
+            sent = bytes.withUnsafeBytes { buffer in
+                var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress!), iov_len: 1)
+                return withUnsafeMutablePointer(to: &vector) { vector in
+                    var header = msghdr()
+                    header.msg_iov = vector
+                    header.msg_iovlen = 1
+                    header.msg_control = control.baseAddress
+                    header.msg_controllen = space
+                    return sendmsg(descriptor, &header, Int32(MSG_NOSIGNAL))
+                }
+            }
+            if sent < 0 && errno != EINTR { return false }
+        }
+        return writeAll(Array(bytes[sent...]))
+    }
+
     /// Wakes a blocked reader with end-of-stream; the descriptor stays open until `close()`.
     func shutdownBoth() {
         _ = shutdown(descriptor, Int32(SHUT_RDWR))

@@ -149,9 +149,10 @@ extension Integration {
             try await JobgateInstance.with { gate in
                 try await gate.attachSourceAndTarget(filled: "4M")
                 let nodesBefore = try await gate.http.get("/nodes").json?["nodes"]?.arrayValue?.count
+                try await QemuTools.makeImage(gate.imageRoot + "/overlay.qcow2")
                 let refused = try await gate.http.post(
                     "/transactions",
-                    #"{"actions":[{"type":"block-dirty-bitmap-add","data":{"node":"src","name":"bmx"}},{"type":"blockdev-snapshot-sync","data":{"node-name":"dst","snapshot-file":"overlay.qcow2","snapshot-node-name":"ov","format":"qcow2"}},{"type":"blockdev-backup","data":{"job-id":"r0","device":"src","target":"dst","sync":"full"}},{"type":"abort","data":{}}]}"#
+                    #"{"actions":[{"type":"block-dirty-bitmap-add","data":{"node":"src","name":"bmx"}},{"type":"blockdev-snapshot-sync","data":{"node-name":"dst","snapshot-file":"overlay.qcow2","snapshot-node-name":"ov","format":"qcow2","mode":"existing"}},{"type":"blockdev-backup","data":{"job-id":"r0","device":"src","target":"dst","sync":"full"}},{"type":"abort","data":{}}]}"#
                 )
                 #expect(refused.status == 422, "\(refused.text)")
                 #expect(refused.json?["desc"] == "Transaction aborted using Abort action")

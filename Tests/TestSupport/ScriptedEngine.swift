@@ -24,4 +24,15 @@ public final class ScriptedEngine: QMPExecuting {
         log.withLock { $0.append((command, arguments)) }
         return try script(command, arguments)
     }
+
+    /// How many descriptors each call that passed any was given, in order.
+    public var passedDescriptorCounts: [Int] { passed.withLock { $0 } }
+    private let passed = Mutex<[Int]>([])
+
+    public func execute(_ command: String, arguments: JSONValue?, passing descriptors: [Int32]) async throws
+        -> JSONValue
+    {
+        passed.withLock { $0.append(descriptors.count) }
+        return try await execute(command, arguments: arguments)
+    }
 }
