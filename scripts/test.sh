@@ -3,7 +3,7 @@
 # drive a real jobgate over HTTP against a real QEMU engine. A missing QEMU fails the run; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/deps.sh
+JOBGATE_DEPS=test source scripts/deps.sh
 swift format lint --strict -r Sources Tests
 swift build --product jobgate
 export JOBGATE_BINARY="$(swift build --show-bin-path)/jobgate"

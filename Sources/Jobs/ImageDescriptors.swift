@@ -38,20 +38,28 @@ public final class ImageDescriptors: Sendable {
     private static var fdsetPattern: Regex<(Substring, Substring)> { /\/dev\/fdset\/([0-9]+)/ }
     private let engine: any QMPExecuting
     public let policy: ImageRootPolicy
+    /// Where the policy's file-system calls run, time-bounded.
+    public let fileSystem: FileSystemWork
     private let state = Mutex(State())
 
-    public init(engine: any QMPExecuting, policy: ImageRootPolicy) {
+    public init(engine: any QMPExecuting, policy: ImageRootPolicy, fileSystem: FileSystemWork = FileSystemWork()) {
         self.engine = engine
         self.policy = policy
+        self.fileSystem = fileSystem
     }
 
     /// Opens `path` (a real path `policy.resolve` returned) and passes it to QEMU as a new fdset, held as pending.
     /// - Returns: the fdset's id; QEMU's file name for it is `/dev/fdset/<id>`.
-    /// - Throws: the policy's refusals from `ImageRootPolicy.open`, or `JobError.engine` if `add-fd` fails.
+    /// - Throws: the policy's refusals from `ImageRootPolicy.open`, `JobError.fileSystemTimeout`, or
+    ///   `JobError.engine` if `add-fd` fails.
     public func pass(_ path: String, field: String, named name: String, intent: ImageRootPolicy.OpenIntent)
         async throws -> Int64
     {
-        let descriptors = try policy.open(path, field: field, named: name, intent: intent)
+        let descriptors = try await fileSystem.run { [policy] in
+            try policy.open(path, field: field, named: name, intent: intent)
+        } late: {
+            $0.forEach { _ = close($0) }
+        }
         defer { descriptors.forEach { _ = close($0) } }
         let opaque = JSONValue.string(Self.opaquePrefix + path)
         let first = try await engine.run("add-fd", ["opaque": opaque], passing: [descriptors[0]])

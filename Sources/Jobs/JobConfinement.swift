@@ -32,10 +32,10 @@ struct JobConfinement: Sendable {
         switch type {
         case .create:
             guard let options = arguments["options"] else { break }
-            let (confined, _) = try policy.confine(options, path: "options.")
+            let (confined, _) = try await fileSystem.run { [policy] in try policy.confine(options, path: "options.") }
             if let backing = confined["backing-file"]?.stringValue {
                 let image = try await imageFile(of: confined["file"])
-                try checkBackingFile(backing, field: "options.backing-file", image: image)
+                try await checkBackingFile(backing, field: "options.backing-file", image: image)
             }
             if let format = confined["backing-fmt"]?.stringValue, !policy.allowedDrivers.contains(format) {
                 throw JobError.driverNotAllowed(
@@ -48,9 +48,9 @@ struct JobConfinement: Sendable {
             guard let device = arguments["device"]?.stringValue else { break }
             let chain = try await Chain(device: device, nodes: nodes, descriptors: descriptors)
             if let backing = arguments["backing-file"]?.stringValue {
-                try checkBackingFile(backing, field: "backing-file", image: chain.devicePath)
+                try await checkBackingFile(backing, field: "backing-file", image: chain.devicePath)
             }
-            try translateFileNames(&arguments, chain: chain)
+            try await translateFileNames(&arguments, chain: chain)
             if arguments["backing-file"] == nil,
                 let base = try await chain.newBackingPath(type, arguments, nodes: nodes, descriptors: descriptors)
             {
@@ -65,10 +65,13 @@ struct JobConfinement: Sendable {
     /// `base` / `top` as file names: QEMU knows the images by their fdset names, so a real path inside the roots
     /// becomes the fdset name of that image in the device's chain (left as given when it is not in the chain:
     /// QEMU then says it cannot find it).
-    private func translateFileNames(_ arguments: inout [String: JSONValue], chain: Chain) throws {
+    private func translateFileNames(_ arguments: inout [String: JSONValue], chain: Chain) async throws {
         for key in ["base", "top"] {
             guard let name = arguments[key]?.stringValue else { continue }
-            let real = try policy.resolve(name, field: key, relativeTo: chain.devicePath.map(Self.directory))
+            let directory = chain.devicePath.map(Self.directory)
+            let real = try await fileSystem.run { [policy] in
+                try policy.resolve(name, field: key, relativeTo: directory)
+            }
             if let fdset = chain.fdsetName(of: real) { arguments[key] = .string(fdset) }
         }
     }
@@ -88,9 +91,12 @@ struct JobConfinement: Sendable {
     }
 
     /// A backing file name as QEMU will read it: relative names from the image's directory.
-    private func checkBackingFile(_ name: String, field: String, image: String?) throws {
-        _ = try policy.resolve(name, field: field, relativeTo: image.map(Self.directory))
+    private func checkBackingFile(_ name: String, field: String, image: String?) async throws {
+        let directory = image.map(Self.directory)
+        _ = try await fileSystem.run { [policy] in try policy.resolve(name, field: field, relativeTo: directory) }
     }
+
+    private var fileSystem: FileSystemWork { descriptors.fileSystem }
 
     static func directory(of path: String) -> String {
         URL(fileURLWithPath: path).deletingLastPathComponent().path

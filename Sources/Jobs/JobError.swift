@@ -29,6 +29,8 @@ public enum JobError: Error, Sendable, Equatable {
     /// `held`: what happened to the request's effect, when QEMU had already carried it out (nil: nothing was sent).
     case storageFailing(dataDirectory: String, reason: String, held: String?)
     /// QEMU itself refused or could not be asked; `operation` says what jobgate was doing.
+    /// The file system of an image root did not answer within `seconds` (`FileSystemWork`).
+    case fileSystemTimeout(seconds: Double)
     case engine(QMPError, operation: Operation)
 
     /// What was being attempted when QEMU answered, which decides how a refusal reads over HTTP.

@@ -27,7 +27,7 @@ extension JobManager {
         let grouped = body["properties"]?["completion-mode"]?.stringValue == "grouped"
         var actions: [(kind: TransactionAction, data: [String: JSONValue])] = []
         for (index, value) in (body["actions"]?.arrayValue ?? []).enumerated() {
-            actions.append(try checkedAction(value, field: "actions[\(index)]"))
+            actions.append(try await checkedAction(value, field: "actions[\(index)]"))
         }
         guard !actions.isEmpty else {
             throw JobError.invalidField(field: "actions", detail: "'actions' must list at least one action")
@@ -75,7 +75,9 @@ extension JobManager {
     }
 
     /// Validates one action and confines its file names.
-    private func checkedAction(_ value: JSONValue, field: String) throws -> (TransactionAction, [String: JSONValue]) {
+    private func checkedAction(_ value: JSONValue, field: String) async throws -> (
+        TransactionAction, [String: JSONValue]
+    ) {
         guard let object = value.objectValue else {
             throw JobError.invalidField(field: field, detail: "'\(field)' must be an object with 'type' and 'data'")
         }
@@ -93,7 +95,11 @@ extension JobManager {
         if let id = data["job-id"]?.stringValue { try JobCommand.validateID(id, field: field + ".data.job-id") }
         for name in kind.fileFields {
             if let file = data[name]?.stringValue {
-                data[name] = .string(try confinement.policy.resolve(file, field: "\(field).data.\(name)"))
+                let policy = confinement.policy
+                data[name] = .string(
+                    try await confinement.descriptors.fileSystem.run {
+                        try policy.resolve(file, field: "\(field).data.\(name)")
+                    })
             }
         }
         try kind.requireDescriptorSafe(data, field: field + ".data.")

@@ -55,23 +55,34 @@ public struct NodeCatalog: Sendable {
         guard object["driver"] != nil else {
             throw JobError.invalidField(field: "driver", detail: "'driver' is required")
         }
-        var (confined, inspections) = try policy.confine(arguments)
-        for inspection in inspections {
-            let path: String
-            let field: String
-            switch inspection.image {
-            case .file(let file):
-                (path, field) = (file, (inspection.at + ["file", "filename"]).joined(separator: "."))
-            case .node(let node):
-                guard let file = try await NodeLookup(engine: engine).fileName(ofNode: node) else { continue }
-                path = try await descriptors.realPaths()[file] ?? file
-                field = (inspection.at + ["file (node '\(node)')"]).joined(separator: ".")
-            }
-            let pins = try policy.pinningChain(
-                of: path, backing: inspection.backing, dataFile: inspection.dataFile, field: field)
-            confined = confined.merging(pins, at: inspection.at)
+        let (confined, inspections) = try await descriptors.fileSystem.run { [policy] in
+            try policy.confine(arguments)
         }
-        return (name, confined)
+        // The files of nodes that qcow2 images sit on are QEMU's to say; reading headers is file-system work.
+        var nodeFiles: [String: String] = [:]
+        for case .node(let node) in inspections.map(\.image) {
+            guard let file = try await NodeLookup(engine: engine).fileName(ofNode: node) else { continue }
+            nodeFiles[node] = try await descriptors.realPaths()[file] ?? file
+        }
+        let pinned = try await descriptors.fileSystem.run { [policy, nodeFiles] in
+            var pinned = confined
+            for inspection in inspections {
+                let path: String
+                let field: String
+                switch inspection.image {
+                case .file(let file):
+                    (path, field) = (file, (inspection.at + ["file", "filename"]).joined(separator: "."))
+                case .node(let node):
+                    guard let file = nodeFiles[node] else { continue }
+                    (path, field) = (file, (inspection.at + ["file (node '\(node)')"]).joined(separator: "."))
+                }
+                let pins = try policy.pinningChain(
+                    of: path, backing: inspection.backing, dataFile: inspection.dataFile, field: field)
+                pinned = pinned.merging(pins, at: inspection.at)
+            }
+            return pinned
+        }
+        return (name, pinned)
     }
 
     /// Attaches every node clients attached through jobgate again, in their order, checked against the policy

@@ -102,6 +102,12 @@ struct JobgateCommand: AsyncParsableCommand {
     )
     var requestDeadline: Double = 10
 
+    @Option(
+        help:
+            "Seconds the file-system calls of one request in an image root may take (resolving, stat, qcow2 headers, opening) before it fails with 503 file-system-timeout."
+    )
+    var fileTimeout: Double = 5
+
     @Flag(help: "Stop the engine when jobgate exits (default: leave it running so jobs continue).")
     var stopEngineOnExit = false
 
@@ -124,6 +130,7 @@ struct JobgateCommand: AsyncParsableCommand {
             throw ValidationError("--max-connections-per-address must be positive")
         }
         guard requestDeadline >= 0.5 else { throw ValidationError("--request-deadline must be at least 0.5 seconds") }
+        guard fileTimeout >= 0.1 else { throw ValidationError("--file-timeout must be at least 0.1 seconds") }
     }
 
     func run() async throws {
@@ -169,7 +176,9 @@ struct JobgateCommand: AsyncParsableCommand {
         eventConfiguration.queueLimit = sseQueue
         eventConfiguration.history = eventHistory
         let events = EventHub(configuration: eventConfiguration)
-        let catalog = NodeCatalog(engine: client, policy: policy)
+        let descriptors = ImageDescriptors(
+            engine: client, policy: policy, fileSystem: FileSystemWork(limit: .milliseconds(Int64(fileTimeout * 1000))))
+        let catalog = NodeCatalog(engine: client, policy: policy, descriptors: descriptors)
         let manager = JobManager(
             engine: client, policy: policy, status: status, store: store,
             journal: journal, storage: storage, retention: try retentionPolicy(),

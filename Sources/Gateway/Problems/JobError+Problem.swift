@@ -65,6 +65,12 @@ extension JobError: ProblemConvertible {
                     "field": .string(field), "driver": .string(driver),
                     "allowed-drivers": .array(allowed.map { .string($0) }),
                 ])
+        case .fileSystemTimeout(let seconds):
+            return Problem(
+                "file-system-timeout", title: "Image root not answering", status: 503,
+                detail:
+                    "a file-system call in an image root took longer than \(seconds.formatted()) s; nothing was sent to QEMU (a stalled mount?)",
+                headers: ["Retry-After": "5"])
         case .engine(let error, let operation):
             return Problem.engine(error, operation: operation)
         }
