@@ -72,9 +72,36 @@ extension Integration {
             }
         }
 
+        /// The backing file name in `image`'s header (read with -U: the image may be attached).
         func backingFile(of image: String) async throws -> String? {
-            try JSONValue.parse(Data(try await QemuTools.img("info", "--output=json", image).utf8))["backing-filename"]?
+            try JSONValue.parse(Data(try await QemuTools.img("info", "-U", "--output=json", image).utf8))[
+                "backing-filename"]?
                 .stringValue
+        }
+
+        /// `path` with symlinks resolved, as jobgate writes it.
+        func real(_ path: String) -> String {
+            realpath(path, nil).map { pointer in
+                defer { free(pointer) }
+                return String(cString: pointer)
+            } ?? path
+        }
+
+        @Test("stream to a base: top's header names the base by its real path, never /dev/fdset")
+        func streamToBase() async throws {
+            try await JobgateInstance.with { gate in
+                let chain = try await makeChain(gate)
+                try await attachChain(gate)
+                try await gate.createJob(#"{"type":"stream","id":"s0","device":"top","base-node":"base"}"#)
+                let done = try await gate.waitForJob("s0", status: ["null"])
+                #expect(done["error"] == nil)
+                #expect(try await backingFile(of: chain.top) == real(chain.base))
+                try await gate.deleteNode("top")
+                try await gate.deleteNode("mid")
+                try await gate.deleteNode("base")
+                let comparison = try await QemuTools.compare(chain.top, chain.reference)
+                #expect(comparison.identical, "\(comparison.output)")
+            }
         }
 
         @Test("stream: top keeps its content and loses its backing file")
@@ -110,6 +137,8 @@ extension Integration {
                 #expect(
                     Scenario.statuses(nonActive) == ["created", "running", "waiting", "pending", "concluded", "null"])
                 #expect(nonActive["error"] == nil)
+                // QEMU wrote top's new backing file name: the base's real path, not its descriptor's name.
+                #expect(try await backingFile(of: chain.top) == real(chain.base))
 
                 try await gate.createJob(#"{"type":"commit","id":"k1","device":"top"}"#)
                 try await gate.waitForJob("k1", status: ["ready"])

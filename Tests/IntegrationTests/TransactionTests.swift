@@ -144,6 +144,52 @@ extension Integration {
             }
         }
 
+        @Test("drive-backup creates its target through a descriptor; snapshot-sync needs mode existing")
+        func fileActions() async throws {
+            try await JobgateInstance.with { gate in
+                try await gate.attachSourceAndTarget(filled: "4M")
+                let backup = try await gate.http.post(
+                    "/transactions",
+                    #"{"actions":[{"type":"drive-backup","data":{"job-id":"d0","device":"src","target":"copy.qcow2","format":"qcow2","sync":"full"}}]}"#
+                )
+                #expect(backup.status == 201, "\(backup.text)")
+                let done = try await gate.waitForJob("d0", status: ["null"])
+                #expect(done["error"] == nil, "\(done)")
+                #expect(done["request"]?["data"]?["target"]?.stringValue?.hasSuffix("/copy.qcow2") == true, "\(done)")
+                try await gate.deleteNode("src")
+                let comparison = try await QemuTools.compare(
+                    gate.imageRoot + "/src.qcow2", gate.imageRoot + "/copy.qcow2")
+                #expect(comparison.identical, "\(comparison.output)")
+
+                let absolute = try await gate.http.post(
+                    "/transactions",
+                    #"{"actions":[{"type":"blockdev-snapshot-sync","data":{"node-name":"dst","snapshot-file":"ov.qcow2","snapshot-node-name":"ov","format":"qcow2"}}]}"#
+                )
+                #expect(absolute.status == 400, "\(absolute.text)")
+                #expect(absolute.json?["field"] == "actions[0].data.mode")
+                #expect(!FileManager.default.fileExists(atPath: gate.imageRoot + "/ov.qcow2"))
+                let top = try await gate.http.post(
+                    "/transactions",
+                    #"{"actions":[{"type":"drive-backup","data":{"job-id":"d1","device":"src","target":"top.qcow2","format":"qcow2","sync":"top"}}]}"#
+                )
+                #expect(top.status == 400 && top.json?["field"] == "actions[0].data.mode", "\(top.text)")
+
+                try await QemuTools.img(
+                    "create", "-f", "qcow2", "-b", "dst.qcow2", "-F", "qcow2", gate.imageRoot + "/ov.qcow2")
+                let existing = try await gate.http.post(
+                    "/transactions",
+                    #"{"actions":[{"type":"blockdev-snapshot-sync","data":{"node-name":"dst","snapshot-file":"ov.qcow2","snapshot-node-name":"ov","format":"qcow2","mode":"existing"}}]}"#
+                )
+                #expect(existing.status == 200, "\(existing.text)")
+                // QEMU drops an overlay of a node no device holds once the transaction ends; what is left to check
+                // is that it opened the existing image through its descriptor without rewriting it.
+                let nodes = try await gate.http.get("/nodes")
+                let info = try await QemuTools.img("info", "-U", "--output=json", gate.imageRoot + "/ov.qcow2")
+                #expect(try JSONValue.parse(Data(info.utf8))["backing-filename"] == "dst.qcow2")
+                #expect(!nodes.text.contains("/dev/fdset"))
+            }
+        }
+
         @Test("an abort action refuses it all: QEMU's reason, no job, no node, no bitmap left")
         func abortRefusesAll() async throws {
             try await JobgateInstance.with { gate in
