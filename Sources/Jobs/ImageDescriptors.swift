@@ -32,6 +32,8 @@ public final class ImageDescriptors: Sendable {
         /// Counts sweeps begun; a settlement records the count at the time.
         var generation: UInt64 = 0
         var sweepScheduled = false
+        /// The engine answered `add-fd` with CommandNotFound: files are named by their real paths.
+        var engineLacksDescriptors = false
     }
 
     static let opaquePrefix = "jobgate:"
@@ -49,11 +51,13 @@ public final class ImageDescriptors: Sendable {
     }
 
     /// Opens `path` (a real path `policy.resolve` returned) and passes it to QEMU as a new fdset, held as pending.
-    /// - Returns: the fdset's id; QEMU's file name for it is `/dev/fdset/<id>`.
+    /// - Returns: the fdset's id (QEMU's file name for it is `/dev/fdset/<id>`), or nil when the engine takes no
+    ///   descriptors (QEMU 7.2's storage daemon has no `add-fd`): then QEMU gets `path`, checked and opened
+    ///   without following symlinks just before, and a symlink swapped in between is not caught.
     /// - Throws: the policy's refusals from `ImageRootPolicy.open`, `JobError.fileSystemTimeout`, or
     ///   `JobError.engine` if `add-fd` fails.
     public func pass(_ path: String, field: String, named name: String, intent: ImageRootPolicy.OpenIntent)
-        async throws -> Int64
+        async throws -> Int64?
     {
         let descriptors = try await fileSystem.run { [policy] in
             try policy.open(path, field: field, named: name, intent: intent)
@@ -61,15 +65,28 @@ public final class ImageDescriptors: Sendable {
             $0.forEach { _ = close($0) }
         }
         defer { descriptors.forEach { _ = close($0) } }
+        guard state.withLock({ !$0.engineLacksDescriptors }) else { return nil }
         let opaque = JSONValue.string(Self.opaquePrefix + path)
-        let first = try await engine.run("add-fd", ["opaque": opaque], passing: [descriptors[0]])
+        let first: JSONValue
+        do {
+            first = try await engine.execute("add-fd", arguments: ["opaque": opaque], passing: [descriptors[0]])
+        } catch QMPError.command(let refusal) where refusal.errorClass == "CommandNotFound" {
+            state.withLock { $0.engineLacksDescriptors = true }
+            return nil
+        } catch let error as QMPError {
+            throw JobError.engine(error, operation: .create)
+        }
         guard let fdset = first["fdset-id"]?.intValue else {
             throw JobError.engine(.protocolViolation("add-fd answered without fdset-id"), operation: .create)
         }
         state.withLock { $0.holds[fdset] = .pending }
-        for descriptor in descriptors.dropFirst() {
-            try await engine.run(
-                "add-fd", ["fdset-id": .int(fdset), "opaque": opaque], passing: [descriptor])
+        do {
+            for descriptor in descriptors.dropFirst() {
+                try await engine.run("add-fd", ["fdset-id": .int(fdset), "opaque": opaque], passing: [descriptor])
+            }
+        } catch {
+            await abandon([fdset])
+            throw error
         }
         return fdset
     }
@@ -109,9 +126,10 @@ public final class ImageDescriptors: Sendable {
                 let field = path + key
                 if key == "filename", driver == "file" || driver == "host_device", let file = members[key]?.stringValue
                 {
-                    let fdset = try await pass(file, field: field, named: file, intent: intent)
-                    passed.append(fdset)
-                    members[key] = .string("/dev/fdset/\(fdset)")
+                    if let fdset = try await pass(file, field: field, named: file, intent: intent) {
+                        passed.append(fdset)
+                        members[key] = .string("/dev/fdset/\(fdset)")
+                    }
                 } else if let member = members[key] {
                     members[key] = try await substitute(member, path: field + ".", intent: .existing, passed: &passed)
                 }
@@ -144,8 +162,18 @@ public final class ImageDescriptors: Sendable {
     /// The real path behind each of jobgate's fdsets, by QEMU's file name for it (`/dev/fdset/N`).
     /// - Throws: `JobError.engine(..., .query)`.
     public func realPaths() async throws -> [String: String] {
+        guard state.withLock({ !$0.engineLacksDescriptors }) else { return [:] }
         var paths: [String: String] = [:]
-        for set in try await engine.run("query-fdsets", during: .query).arrayValue ?? [] {
+        let sets: JSONValue
+        do {
+            sets = try await engine.execute("query-fdsets", arguments: nil)
+        } catch QMPError.command(let refusal) where refusal.errorClass == "CommandNotFound" {
+            state.withLock { $0.engineLacksDescriptors = true }
+            return [:]
+        } catch let error as QMPError {
+            throw JobError.engine(error, operation: .query)
+        }
+        for set in sets.arrayValue ?? [] {
             guard let id = set["fdset-id"]?.intValue else { continue }
             let opaque = set["fds"]?.arrayValue?.compactMap { $0["opaque"]?.stringValue }
                 .first { $0.hasPrefix(Self.opaquePrefix) }

@@ -11,7 +11,9 @@ import JobModel
 /// Applies to a `blockdev-add` body at any depth: each `filename` (and blkdebug's `config`) must resolve, symlinks
 /// followed, inside an image root; relative names resolve against the first root and are rewritten to the
 /// resolved absolute path; `json:` pseudo-filenames and protocol prefixes are refused. qcow2 images opened
-/// without an explicit `backing`/`data-file` are inspected, because QEMU would open the files their headers name.
+/// without an explicit `backing`/`data-file` are reported for inspection, because QEMU would open the files their
+/// headers name (`pinningChain` turns those into explicit nodes). Checking names is half of it: `open` opens the
+/// checked file without following symlinks, and `ImageDescriptors` hands QEMU the descriptor.
 public struct ImageRootPolicy: Sendable {
     /// The roots, as real paths (symlinks resolved), in the order given.
     public let roots: [String]

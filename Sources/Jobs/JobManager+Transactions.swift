@@ -126,8 +126,10 @@ extension JobManager {
                     let fdset = try await confinement.descriptors.pass(
                         file, field: "actions[\(index)].data.\(name)", named: file,
                         intent: creates ? .create : .existing)
-                    fdsets.append(fdset)
-                    data[name] = .string("/dev/fdset/\(fdset)")
+                    if let fdset {
+                        fdsets.append(fdset)
+                        data[name] = .string("/dev/fdset/\(fdset)")
+                    }
                 }
                 sent.append(.object(["type": .string(kind.rawValue), "data": .object(data)]))
             }

@@ -72,7 +72,7 @@ import Testing
 
     @Test("an fdset holds the read-write and the read-only descriptor, named by the real path")
     func passes() async throws {
-        let fdset = try await descriptors.pass(disk, field: "f", named: "disk.img", intent: .existing)
+        let fdset = try #require(await descriptors.pass(disk, field: "f", named: "disk.img", intent: .existing))
         #expect(engine.passedDescriptorCounts == [1, 1])
         #expect(try await descriptors.realPaths() == ["/dev/fdset/\(fdset)": disk])
         let revealed = ImageDescriptors.revealing(
@@ -84,7 +84,7 @@ import Testing
 
     @Test("pending fdsets survive a sweep; settled ones go once no node uses them; nodes keep theirs")
     func sweepsNodes() async throws {
-        let pending = try await descriptors.pass(disk, field: "f", named: "disk.img", intent: .existing)
+        let pending = try #require(await descriptors.pass(disk, field: "f", named: "disk.img", intent: .existing))
         await descriptors.sweep()
         #expect(state.withLock { $0.removed }.isEmpty)
         descriptors.settle([pending])
@@ -98,7 +98,7 @@ import Testing
 
     @Test("an fdset made for a job stays while the job is live")
     func sweepsJobs() async throws {
-        let fdset = try await descriptors.pass(disk, field: "f", named: "disk.img", intent: .create)
+        let fdset = try #require(await descriptors.pass(disk, field: "f", named: "disk.img", intent: .create))
         state.withLock { $0.jobs = [("c0", "running")] }
         descriptors.settle([fdset], forJob: "c0")
         await descriptors.sweep()
@@ -115,10 +115,28 @@ import Testing
             state.fdsets[7] = "libvirt-disk"
             state.nextFdset = 8
         }
-        let fdset = try await descriptors.pass(disk, field: "f", named: "disk.img", intent: .existing)
+        let fdset = try #require(await descriptors.pass(disk, field: "f", named: "disk.img", intent: .existing))
         await descriptors.abandon([fdset])
         #expect(state.withLock { $0.removed } == [fdset])
         await descriptors.sweep()
         #expect(state.withLock { $0.fdsets.keys.sorted() } == [7])
+    }
+
+    @Test("an engine without add-fd (QEMU 7.2's storage daemon) gets the checked real path")
+    func withoutDescriptors() async throws {
+        let bare = ScriptedEngine { command, _ in
+            throw QMPError.command(QMPRemoteError(errorClass: "CommandNotFound", description: command))
+        }
+        let descriptors = ImageDescriptors(engine: bare, policy: self.descriptors.policy)
+        let body: JSONValue = ["driver": "raw", "file": ["driver": "file", "filename": .string(disk)]]
+        let (sent, fdsets) = try await descriptors.substitute(body)
+        #expect(sent == body && fdsets.isEmpty)
+        #expect(try await descriptors.realPaths().isEmpty)
+        // The file is still opened the safe way first: a symlink there is refused.
+        let link = descriptors.policy.roots[0] + "/link.img"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: disk)
+        await #expect(throws: JobError.self) {
+            try await descriptors.pass(link, field: "f", named: "link.img", intent: .existing)
+        }
     }
 }
