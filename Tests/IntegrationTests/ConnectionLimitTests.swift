@@ -53,6 +53,7 @@ extension Integration {
                 #expect(slowest < .seconds(1), "a probe took \(slowest) with 1,000 slow connections open")
                 let open = slow.filter { !Self.isClosed($0, within: 0.5) }
                 #expect(open.isEmpty, "\(open.count) slow connections outlived the 3 s deadline by 3 s")
+                print("slowloris: 1,000 slow connections, slowest probe \(slowest), \(open.count) left after 6 s")
             }
         }
 
@@ -81,6 +82,9 @@ extension Integration {
                 let refused = ContinuousClock.now
                 #expect(Self.isClosed(overAll, within: 1), "a connection past the global limit was left waiting")
                 #expect(ContinuousClock.now - refused < .seconds(1))
+                print(
+                    "connection limit: the connection past the global limit was closed after \(ContinuousClock.now - refused)"
+                )
                 for descriptor in idle { close(descriptor) }
                 idle = []
                 let back = try await eventually(timeout: .seconds(5)) {
