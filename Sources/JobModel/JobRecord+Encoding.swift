@@ -30,6 +30,13 @@ extension JobRecord {
             ]
         }
         if let request { members["request"] = request }
+        if let createdBy { members["created-by"] = .string(createdBy) }
+        if !verbHistory.isEmpty {
+            members["verb-history"] = .array(
+                verbHistory.map {
+                    ["verb": .string($0.verb), "by": .string($0.by), "at": .string(Timestamp.format($0.at))]
+                })
+        }
         return .object(members)
     }
 }

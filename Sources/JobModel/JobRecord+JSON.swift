@@ -43,6 +43,13 @@ extension JobRecord {
                 at: try time("last-io-error.at", report["at"]))
         }
         request = json["request"]
+        createdBy = json["created-by"]?.stringValue
+        verbHistory = try (json["verb-history"]?.arrayValue ?? []).map { entry in
+            VerbEntry(
+                verb: try require("verb-history.verb", entry["verb"]?.stringValue),
+                by: try require("verb-history.by", entry["by"]?.stringValue),
+                at: try time("verb-history.at", entry["at"]))
+        }
         statusHistory = try require("status-history", json["status-history"]?.arrayValue).map { entry in
             StatusEntry(
                 status: try require("status-history", entry["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))),

@@ -45,10 +45,26 @@ public struct JobRecord: Sendable, Equatable {
     public var ioStatus: String?
     public var autoFinalize: Bool?
     public var autoDismiss: Bool?
+    /// A verb applied through jobgate: which, by whom (a token's name), when.
+    public struct VerbEntry: Sendable, Equatable {
+        public var verb: String
+        public var by: String
+        public var at: Date
+        public init(verb: String, by: String, at: Date) {
+            self.verb = verb
+            self.by = by
+            self.at = at
+        }
+    }
+
     public var lastIOError: IOErrorReport?
 
     /// The body of the `POST /jobs` that created the job, if jobgate created it.
     public var request: JSONValue?
+    /// The name of the token that created the job, when tokens are on (never the token).
+    public var createdBy: String?
+    /// The verbs applied through jobgate with tokens on, in order.
+    public var verbHistory: [VerbEntry] = []
     public var statusHistory: [StatusEntry] = []
     public var createdAt: Date
     public var updatedAt: Date

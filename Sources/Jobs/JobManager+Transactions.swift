@@ -21,7 +21,8 @@ extension JobManager {
     /// hang that still happens is caught by the QMP timeout: the engine is restarted and the jobs are recorded
     /// as ended with it.
     /// - Throws: `JobError` (`.invalidField`, `.transactionRefused`, policy refusals, `.engine(..., .create)`).
-    public func runTransaction(_ body: [String: JSONValue]) async throws -> [JobRecord] {
+    /// - Parameter createdBy: the name of the token that asked, kept in each new job's record.
+    public func runTransaction(_ body: [String: JSONValue], createdBy: String? = nil) async throws -> [JobRecord] {
         try requireRestored()
         try Self.transactionSchema.validate(body)
         let grouped = body["properties"]?["completion-mode"]?.stringValue == "grouped"
@@ -65,7 +66,8 @@ extension JobManager {
                 records.append(
                     try adopt(
                         id, type: .backup, arguments: data,
-                        request: .object(["action": .string(kind.rawValue), "data": .object(data)]), since: start))
+                        request: .object(["action": .string(kind.rawValue), "data": .object(data)]),
+                        createdBy: createdBy, since: start))
             } catch {
                 failure = failure ?? error
             }

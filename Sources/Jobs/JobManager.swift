@@ -102,9 +102,10 @@ public actor JobManager {
     /// Creates a job of `type` with QMP arguments `arguments` (without `job-id`).
     /// - Parameter request: the client's body, kept in the record.
     /// - Throws: `JobError` (`.invalidField`, the image-root policy's refusals, `.engine(..., .create)`).
-    public func create(type: JobType, id: String, arguments: [String: JSONValue], request: JSONValue) async throws
-        -> JobRecord
-    {
+    /// - Parameter createdBy: the name of the token that asked, kept in the record as `created-by`.
+    public func create(
+        type: JobType, id: String, arguments: [String: JSONValue], request: JSONValue, createdBy: String? = nil
+    ) async throws -> JobRecord {
         try requireRestored()
         let command = JobCommand.command(for: type)
         try JobCommand.validateID(id, field: "id")
@@ -124,8 +125,10 @@ public actor JobManager {
             throw JobError.engine(error, operation: .create)
         }
         if !confined.fdsets.isEmpty { confinement.descriptors.settle(confined.fdsets, forJob: id) }
-        let record = try adopt(id, type: type, arguments: arguments, request: request, since: start)
-        logger.info("job created", metadata: ["job_id": "\(id)", "type": "\(type.rawValue)"])
+        let record = try adopt(
+            id, type: type, arguments: arguments, request: request, createdBy: createdBy, since: start)
+        logger.info(
+            "job created", metadata: ["job_id": "\(id)", "type": "\(type.rawValue)", "token": "\(createdBy ?? "-")"])
         return record
     }
 
@@ -135,7 +138,8 @@ public actor JobManager {
     /// - Throws: `JobError.storageFailing` if it could not be made durable (it is held, and written once the data
     ///   directory takes writes again).
     func adopt(
-        _ id: String, type: JobType, arguments: [String: JSONValue], request: JSONValue, since start: Date
+        _ id: String, type: JobType, arguments: [String: JSONValue], request: JSONValue, createdBy: String? = nil,
+        since start: Date
     ) throws -> JobRecord {
         var record: JobRecord
         let isNewRun: Bool
@@ -150,6 +154,7 @@ public actor JobManager {
         }
         record.type = type
         record.request = request
+        record.createdBy = createdBy
         // QEMU creates create/amend/snapshot-* jobs with manual dismiss and auto finalize, always.
         record.autoFinalize = record.autoFinalize ?? arguments["auto-finalize"]?.boolValue ?? true
         record.autoDismiss =
@@ -171,7 +176,11 @@ public actor JobManager {
     /// change arguments for change).
     /// - Throws: `JobError`: `.unknownJob`, `.verbNotAllowed` (QEMU's table, checked here first), `.invalidField`,
     ///   `.unsupportedByEngine` (`change` before QEMU 8.2), `.engine(..., .verb)` for QEMU's own refusals.
-    public func apply(_ verb: JobVerb, to id: String, body: [String: JSONValue]) async throws -> JobRecord {
+    /// - Parameter by: the name of the token that asked; with one, the verb goes into the record's `verb-history`
+    ///   (made durable with the next batch of changes, as it follows the verb's own status change).
+    public func apply(_ verb: JobVerb, to id: String, body: [String: JSONValue], by principal: String? = nil)
+        async throws -> JobRecord
+    {
         try requireRestored()
         guard let record = book.record(id), record.status != .null else { throw JobError.unknownJob(id) }
         let (command, arguments) = try qmpCommand(for: verb, record: record, body: body)
@@ -186,7 +195,13 @@ public actor JobManager {
         if verb == .setSpeed, let speed = body["speed"]?.intValue {
             change(id, durably: false) { $0.speed = speed }
         }
-        logger.info("job verb applied", metadata: ["job_id": "\(id)", "verb": "\(verb.rawValue)"])
+        if let principal {
+            let entry = JobRecord.VerbEntry(verb: verb.rawValue, by: principal, at: Date())
+            change(id, durably: false) { $0.verbHistory.append(entry) }
+        }
+        logger.info(
+            "job verb applied",
+            metadata: ["job_id": "\(id)", "verb": "\(verb.rawValue)", "token": "\(principal ?? "-")"])
         return book.record(id) ?? record
     }
 

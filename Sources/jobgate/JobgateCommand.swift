@@ -108,6 +108,22 @@ struct JobgateCommand: AsyncParsableCommand {
     )
     var fileTimeout: Double = 5
 
+    @Option(
+        help:
+            "File of bearer tokens, one 'TOKEN ROLE NAME' per line (ROLE: read or operate; # comments); mode 0600. SIGHUP reloads it."
+    )
+    var tokenFile: String?
+
+    @Flag(help: "Listen on a non-loopback address without --token-file (anyone who reaches the port may do anything).")
+    var insecureNoAuth = false
+
+    @Option(help: "A Host header value (name, without port) clients may use besides the listen address; repeatable.")
+    var allowedHost: [String] = []
+
+    @Option(
+        help: "A web origin (scheme://host[:port], exact) allowed to use jobgate from a browser (CORS); repeatable.")
+    var corsOrigin: [String] = []
+
     @Flag(help: "Stop the engine when jobgate exits (default: leave it running so jobs continue).")
     var stopEngineOnExit = false
 
@@ -143,6 +159,7 @@ struct JobgateCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "jobgate")
         let address = try ListenAddress(listen)
+        let access = try makeAccessControl(address: address, logger: logger)
         let dataDirectory = try DataDirectory.prepare(dataDir)
         let roots = try (imageRoot.isEmpty ? [dataDirectory + "/images"] : imageRoot).map(Self.makeDirectory)
 
@@ -186,7 +203,8 @@ struct JobgateCommand: AsyncParsableCommand {
 
         let router = GatewayRoutes.makeRouter(
             engine: status, manager: manager, catalog: catalog, secrets: client,
-            ledger: try IdempotencyLedger(dataDirectory: dataDirectory, health: storage, logger: logger))
+            ledger: try IdempotencyLedger(dataDirectory: dataDirectory, health: storage, logger: logger),
+            tickets: access.tickets)
 
         var serverConfiguration = MicroHTTPDServer.Configuration(
             host: address.host, port: address.port, threadPoolSize: threads)
@@ -197,7 +215,8 @@ struct JobgateCommand: AsyncParsableCommand {
         serverConfiguration.requestDeadline = .milliseconds(Int64(requestDeadline * 1000))
         Self.raiseFileLimit(to: maxConnections + 320, logger: logger)
         let server = MicroHTTPDServer(
-            configuration: serverConfiguration, responder: Responder(router: router, storage: storage, logger: logger),
+            configuration: serverConfiguration,
+            responder: Responder(router: router, storage: storage, access: access, logger: logger),
             logger: logger,
             endStreams: { events.closeAll() })
         let port = try server.start()

@@ -12,6 +12,8 @@ public struct Request: Sendable {
     public var body: Data
     /// Path parameters filled in by the router (`:id` -> `id`).
     public var parameters: [String: String] = [:]
+    /// Who sent it, by token name (`AccessControl`); nil without authentication.
+    public var principal: Principal?
 
     public init(
         method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],

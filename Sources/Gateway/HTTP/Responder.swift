@@ -19,10 +19,14 @@ public struct Responder: Sendable {
     private let logger: Logger
     /// While it fails, every request that could change anything is refused with 507 before it is routed.
     private let storage: StorageHealth?
+    /// Host, Origin, media type and token checks before routing; CORS headers on every answer.
+    private let access: AccessControl
 
-    public init(router: Router, storage: StorageHealth? = nil, logger: Logger) {
+    public init(router: Router, storage: StorageHealth? = nil, access: AccessControl = AccessControl(), logger: Logger)
+    {
         self.router = router
         self.storage = storage
+        self.access = access
         self.logger = logger
     }
 
@@ -31,16 +35,36 @@ public struct Responder: Sendable {
 
     /// Routes `request`. Called from a libmicrohttpd thread; must not block.
     public func handle(_ request: Request) -> Outcome {
-        switch route(request) {
+        var request = request
+        switch admit(&request) {
         case .ready(let response):
+            let response = access.decorate(response, for: request)
             log(request, response)
             return .ready(response)
         case .deferred(let work):
-            return .deferred { [self] in
-                let response = await work()
+            return .deferred { [self, request] in
+                let response = access.decorate(await work(), for: request)
                 log(request, response)
                 return response
             }
+        }
+    }
+
+    /// `OPTIONS` is answered from the route table; anything else passes `AccessControl` and is routed.
+    private func admit(_ request: inout Request) -> Outcome {
+        if request.method == "OPTIONS" {
+            let methods = router.methods(for: request.path)
+            guard !methods.isEmpty else {
+                return .ready(Problem.routeNotFound(request.path).response(instance: request.path))
+            }
+            return .ready(access.preflight(request, methods: methods))
+        }
+        switch access.check(request) {
+        case .refuse(let problem):
+            return .ready(problem.response(instance: request.path))
+        case .proceed(let admitted):
+            request = admitted
+            return route(request)
         }
     }
 
@@ -49,7 +73,10 @@ public struct Responder: Sendable {
     private func log(_ request: Request, _ response: Response) {
         logger.log(
             level: response.status >= 500 && response.status != 503 ? .warning : .debug, "request",
-            metadata: ["method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)"])
+            metadata: [
+                "method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)",
+                "token": "\(request.principal?.name ?? "-")",
+            ])
     }
 
     private func route(_ request: Request) -> Outcome {

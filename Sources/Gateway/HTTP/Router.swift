@@ -45,18 +45,43 @@ public struct Router: Sendable {
         routes.append(Route(method: method, pattern: pattern, segments: Self.split(pattern), handler: handler))
     }
 
-    /// Finds the handler for `method` and `path`.
+    /// Finds the handler for `method` and `path`. Where several patterns bind the path, the most specific win (a
+    /// literal segment beats a parameter: `/jobs/:id/history` over `/jobs/:id/:verb`), so each path has exactly
+    /// its own methods.
     public func match(method: String, path: String) -> Match {
-        let segments = Self.split(path)
-        var allowed: [String] = []
-        for route in routes {
-            guard let parameters = Self.bind(route.segments, to: segments) else { continue }
-            if route.method == method || (method == "HEAD" && route.method == "GET") {
-                return .found(route.handler, parameters: parameters)
-            }
-            allowed.append(route.method)
+        let candidates = routes(for: path)
+        let method = method == "HEAD" ? "GET" : method
+        if let route = candidates.first(where: { $0.route.method == method }) {
+            return .found(route.route.handler, parameters: route.parameters)
         }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        return candidates.isEmpty ? .notFound : .methodNotAllowed(allowed: candidates.map(\.route.method))
+    }
+
+    /// The methods `path` answers (for `OPTIONS` and `Allow`), most specific patterns only.
+    public func methods(for path: String) -> [String] {
+        routes(for: path).map(\.route.method)
+    }
+
+    private func routes(for path: String) -> [(route: Route, parameters: [String: String])] {
+        let segments = Self.split(path)
+        let bound = routes.compactMap { route in
+            Self.bind(route.segments, to: segments).map { (route: route, parameters: $0) }
+        }
+        return bound.filter { candidate in
+            !bound.contains { Self.isMoreSpecific($0.route.segments, than: candidate.route.segments) }
+        }
+    }
+
+    /// Whether `pattern` has a literal wherever `other` has one, and at least one more.
+    private static func isMoreSpecific(_ pattern: [Substring], than other: [Substring]) -> Bool {
+        var more = false
+        for (mine, theirs) in zip(pattern, other) {
+            let mineIsParameter = mine.hasPrefix(":")
+            let theirsIsParameter = theirs.hasPrefix(":")
+            if mineIsParameter && !theirsIsParameter { return false }
+            if !mineIsParameter && theirsIsParameter { more = true }
+        }
+        return more
     }
 
     private static func bind(_ pattern: [Substring], to segments: [Substring]) -> [String: String]? {

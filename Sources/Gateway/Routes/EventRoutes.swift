@@ -6,12 +6,23 @@ import Jobs
 /// takes the hub's lock; the stream itself is served by the connection as events come (`EventSubscription`).
 public struct EventRoutes: Sendable {
     let manager: JobManager
+    let tickets: EventTickets
 
-    public init(manager: JobManager) {
+    public init(manager: JobManager, tickets: EventTickets = EventTickets()) {
         self.manager = manager
+        self.tickets = tickets
     }
 
     public func register(in router: inout Router) {
+        // A browser's EventSource cannot send Authorization: it trades its token for a ticket first.
+        router.immediate("POST", "/events/tickets") { [tickets] request in
+            let principal = request.principal ?? Principal(name: "anonymous", role: .operate)
+            return Response.json(
+                [
+                    "ticket": .string(tickets.issue(for: principal)),
+                    "expires-in": .int(Int64(tickets.lifetime.components.seconds)),
+                ], status: 201, headers: [("Cache-Control", "no-store")])
+        }
         router.immediate("GET", "/events") { [manager] request in
             try Self.stream(request, job: nil, manager: manager)
         }

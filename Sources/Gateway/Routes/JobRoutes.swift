@@ -57,7 +57,8 @@ public struct JobRoutes: Sendable {
         }
         router.deferred("POST", "/transactions") { [manager, idempotency] request in
             try await idempotency.run(request, scope: "transactions") {
-                let records = try await manager.runTransaction(try request.jsonObject())
+                let records = try await manager.runTransaction(
+                    try request.jsonObject(), createdBy: request.principal?.name)
                 let now = Date()
                 return Response.json(
                     ["jobs": .array(records.map { $0.json(now: now) })], status: records.isEmpty ? 200 : 201)
@@ -82,7 +83,8 @@ public struct JobRoutes: Sendable {
                         "'\(name)' is not a job verb; verbs: \(JobVerb.allCases.map(\.rawValue).joined(separator: ", "))",
                     extensions: ["verb": .string(name)])
             }
-            let record = try await manager.apply(verb, to: id, body: try request.jsonObject(emptyIsEmptyObject: true))
+            let record = try await manager.apply(
+                verb, to: id, body: try request.jsonObject(emptyIsEmptyObject: true), by: request.principal?.name)
             return Response.json(record, status: 202)
         }
     }
@@ -111,7 +113,8 @@ public struct JobRoutes: Sendable {
         if body["job-id"] != nil {
             throw JobError.invalidField(field: "job-id", detail: "give the job's id as 'id', not 'job-id'")
         }
-        let record = try await manager.create(type: type, id: id, arguments: body, request: .object(original))
+        let record = try await manager.create(
+            type: type, id: id, arguments: body, request: .object(original), createdBy: request.principal?.name)
         return Response.json(record, status: 201, headers: [("Location", "/jobs/\(id)")])
     }
 }
