@@ -29,7 +29,9 @@ import Testing
     func respond(_ responder: Responder, _ method: String, _ path: String, _ body: String = "") async -> (
         Int, JSONValue?
     ) {
-        let request = Request(method: method, path: path, body: Data(body.utf8))
+        let request = Request(
+            method: method, path: path, headers: body.isEmpty ? [:] : ["content-type": "application/json"],
+            body: Data(body.utf8))
         let response: Response
         switch responder.handle(request) {
         case .ready(let ready): response = ready

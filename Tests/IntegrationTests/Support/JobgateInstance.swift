@@ -103,9 +103,10 @@ final class JobgateInstance: Sendable {
     /// Runs `body` with a started jobgate and always cleans up afterwards (jobgate, engine, data directory),
     /// also when `body` throws.
     static func with<T>(
-        arguments: [String] = ["--stop-engine-on-exit"], _ body: (JobgateInstance) async throws -> T
+        dataDirectory: String? = nil, arguments: [String] = ["--stop-engine-on-exit"],
+        _ body: (JobgateInstance) async throws -> T
     ) async throws -> T {
-        let gate = try await start(arguments: arguments)
+        let gate = try await start(dataDirectory: dataDirectory, arguments: arguments)
         do {
             let result = try await body(gate)
             await gate.cleanUp()
