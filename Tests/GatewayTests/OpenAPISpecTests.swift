@@ -50,6 +50,39 @@ import Yams
         #expect(served.count >= 9)
     }
 
+    @Test("GET /openapi.yaml serves this very file, without a token")
+    func servedSpec() throws {
+        let router = Self.router()
+        guard case .found(let handler, _) = router.match(method: "GET", path: "/openapi.yaml"),
+            case .immediate(let body) = handler
+        else {
+            Issue.record("GET /openapi.yaml is not an immediate route")
+            return
+        }
+        let response = try body(Request(method: "GET", path: "/openapi.yaml"))
+        #expect(response.status == 200)
+        #expect(response.body == (try Data(contentsOf: URL(fileURLWithPath: Self.specPath))))
+    }
+
+    @Test("every operation but the probes declares 401 and 421; every one with a body 415")
+    func securityResponses() throws {
+        let document = try loadSpec()
+        for (path, item) in document.paths {
+            guard let item = item.pathItemValue else { continue }
+            for endpoint in item.endpoints {
+                let codes = Set(endpoint.operation.responses.keys.compactMap { $0.rawValue })
+                let name = "\(endpoint.method.rawValue.uppercased()) \(path.rawValue)"
+                if !["/healthz", "/readyz", "/openapi.yaml"].contains(path.rawValue) {
+                    #expect(codes.contains("401"), "\(name) lacks 401")
+                }
+                if !["/healthz", "/readyz"].contains(path.rawValue) {
+                    #expect(codes.contains("421"), "\(name) lacks 421")
+                }
+                if endpoint.operation.requestBody != nil { #expect(codes.contains("415"), "\(name) lacks 415") }
+            }
+        }
+    }
+
     static func router() -> Router {
         let engine = ScriptedEngine()
         let status = EngineStatus()

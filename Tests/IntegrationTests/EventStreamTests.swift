@@ -218,7 +218,14 @@ extension Integration {
                     #expect(answer.json?["detail"]?.stringValue?.isEmpty == false, "\(path)")
                 }
                 let badHeader = try await gate.http.send("GET", "/events", headers: ["Last-Event-ID": "yesterday"])
-                #expect(badHeader.status == 400 && badHeader.json?["field"] == "Last-Event-ID")
+                #expect(badHeader.status == 400 && badHeader.json?["header"] == "Last-Event-ID")
+                #expect(badHeader.json?["type"] == "urn:jobgate:problem:invalid-header")
+                let badQuery = try await gate.http.get("/events?type=bogus")
+                #expect(
+                    badQuery.json?["type"] == "urn:jobgate:problem:invalid-query"
+                        && badQuery.json?["parameter"] == "type")
+                let badBoolean = try await gate.http.get("/jobs/x?stats=AAA")
+                #expect(badBoolean.status == 400 && badBoolean.json?["parameter"] == "stats", "\(badBoolean.text)")
                 for client in [old, unknown, byJob, byType, byName, perJob] { client.close() }
             }
         }

@@ -9,7 +9,7 @@ struct EventStreamQuery {
     var cursor: EventID?
 
     /// - Parameter job: the job of a per-job stream (then `job` is not a query parameter).
-    /// - Throws: `JobError.invalidField` naming the parameter or header.
+    /// - Throws: `Problem.invalidQuery` or `.invalidHeader` naming the parameter or header.
     init(query: [String: String], headers: [String: String], job: String?) throws {
         try QueryParameters.requireKnown(
             query, job == nil ? ["job", "type", "event", "last-event-id"] : ["type", "event", "last-event-id"])
@@ -28,8 +28,9 @@ struct EventStreamQuery {
         if let text = headers["last-event-id"] ?? query["last-event-id"] {
             let field = headers["last-event-id"] != nil ? "Last-Event-ID" : "last-event-id"
             guard let id = EventID(text.trimmingCharacters(in: .whitespaces)) else {
-                throw JobError.invalidField(
-                    field: field, detail: "'\(field)' must be an event id of the form <epoch>-<sequence>, e.g. 3-120")
+                let detail = "'\(field)' must be an event id of the form <epoch>-<sequence>, e.g. 3-120"
+                throw headers["last-event-id"] != nil
+                    ? Problem.invalidHeader(field, detail) : Problem.invalidQuery(field, detail)
             }
             cursor = id
         }

@@ -16,6 +16,7 @@ public enum GatewayRoutes {
         EventRoutes(manager: manager, tickets: tickets).register(in: &router)
         NodeRoutes(catalog: catalog).register(in: &router)
         SecretRoutes(catalog: SecretCatalog(engine: secrets)).register(in: &router)
+        SpecRoutes().register(in: &router)
         return router
     }
 }

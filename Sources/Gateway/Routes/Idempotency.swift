@@ -14,9 +14,8 @@ struct Idempotency: Sendable {
     func run(_ request: Request, scope: String, _ handler: () async throws -> Response) async throws -> Response {
         guard let ledger, let key = request.headers["idempotency-key"] else { return try await handler() }
         guard !key.isEmpty, key.utf8.count <= Self.maximumKeyLength else {
-            throw JobError.invalidField(
-                field: "Idempotency-Key",
-                detail: "the Idempotency-Key header must be 1 to \(Self.maximumKeyLength) bytes")
+            throw Problem.invalidHeader(
+                "Idempotency-Key", "the Idempotency-Key header must be 1 to \(Self.maximumKeyLength) bytes")
         }
         let scoped = scope + ":" + key
         switch ledger.begin(key: scoped, body: request.body) {

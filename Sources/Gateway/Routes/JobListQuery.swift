@@ -13,7 +13,7 @@ struct JobListQuery {
 
     static let maximumLimit = 1000
 
-    /// - Throws: `JobError.invalidField` naming the query parameter.
+    /// - Throws: `Problem.invalidQuery` naming the query parameter.
     init(_ query: [String: String]) throws {
         try QueryParameters.requireKnown(query, ["status", "type", "id", "limit", "cursor", "view"])
         if let text = query["status"] {
@@ -25,21 +25,20 @@ struct JobListQuery {
         id = query["id"]
         if let text = query["limit"] {
             guard let value = Int(text), (1...Self.maximumLimit).contains(value) else {
-                throw JobError.invalidField(
-                    field: "limit", detail: "'limit' must be a number from 1 to \(Self.maximumLimit)")
+                throw Problem.invalidQuery("limit", "'limit' must be a number from 1 to \(Self.maximumLimit)")
             }
             limit = value
         }
         if let text = query["cursor"] {
             guard let key = Self.decodeCursor(text) else {
-                throw JobError.invalidField(field: "cursor", detail: "'cursor' is not a cursor this jobgate handed out")
+                throw Problem.invalidQuery("cursor", "'cursor' is not a cursor this jobgate handed out")
             }
             cursor = key
         }
         switch query["view"] {
         case nil, "full": summary = false
         case "summary": summary = true
-        default: throw JobError.invalidField(field: "view", detail: "'view' must be full or summary")
+        default: throw Problem.invalidQuery("view", "'view' must be full or summary")
         }
     }
 

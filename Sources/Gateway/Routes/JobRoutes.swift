@@ -66,7 +66,8 @@ public struct JobRoutes: Sendable {
         }
         router.deferred("GET", "/jobs/:id") { [manager] request in
             let id = request.parameters["id"]!
-            if request.query["stats"] == "false" {
+            try QueryParameters.requireKnown(request.query, ["stats"])
+            if try !QueryParameters.boolean(request.query["stats"], field: "stats", default: true) {
                 guard manager.book.isRestored else { throw JobError.starting }
                 guard let record = manager.book.record(id) else { throw JobError.unknownJob(id) }
                 return Self.respond(record, book: manager.book)

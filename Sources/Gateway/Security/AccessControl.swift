@@ -20,6 +20,8 @@ public struct AccessControl: Sendable {
     static let allowedRequestHeaders = "Authorization, Content-Type, Idempotency-Key, Last-Event-ID"
     static let exposedHeaders = "Location, Idempotent-Replayed, Retry-After"
     static let probePaths: Set<String> = ["/healthz", "/readyz"]
+    /// Answered without a token: the probes, and the API description.
+    static let openPaths: Set<String> = probePaths.union(["/openapi.yaml"])
 
     /// - Parameter listenHost: the address jobgate listens on; it, `localhost`, `127.0.0.1` and `::1` are always
     ///   allowed as `Host`.
@@ -59,7 +61,7 @@ public struct AccessControl: Sendable {
             return .refuse(.originNotAllowed(origin))
         }
         let ticket = request.query.removeValue(forKey: "ticket")
-        guard let authenticator, !Self.probePaths.contains(request.path) else { return .proceed(request) }
+        guard let authenticator, !Self.openPaths.contains(request.path) else { return .proceed(request) }
         var principal = authenticator.principal(authorization: request.headers["authorization"])
         if principal == nil, let ticket, request.method == "GET", isStream(request.path) {
             principal = tickets.redeem(ticket)
