@@ -47,6 +47,8 @@ static inline size_t cmhd_unescape_keeping_separators(void *cls, struct MHD_Conn
 /// Starts a daemon bound to `host` (an IPv4 or IPv6 literal) and `port` (0 = any free port).
 /// Returns NULL if the address does not parse or libmicrohttpd cannot start.
 /// `accept_policy` and `notify_connection` get `handler_cls` too; `per_ip_limit` 0 means none.
+/// With `tls_key` and `tls_cert` (PEM text, both or neither) it serves HTTPS with libmicrohttpd's own TLS (GnuTLS
+/// in Debian's build); libmicrohttpd copies neither, so both must outlive the daemon.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const char *host, uint16_t port,
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                                    MHD_RequestCompletedCallback completed, void *completed_cls,
@@ -54,7 +56,8 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
                                                    MHD_NotifyConnectionCallback notify_connection,
                                                    unsigned int thread_pool_size, unsigned int connection_limit,
                                                    unsigned int per_ip_limit, unsigned int connection_timeout_seconds,
-                                                   size_t connection_memory_limit) {
+                                                   size_t connection_memory_limit, const char *tls_key,
+                                                   const char *tls_cert) {
     struct sockaddr_in v4;
     struct sockaddr_in6 v6;
     const struct sockaddr *address = NULL;
@@ -72,17 +75,27 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
     } else {
         return NULL;
     }
+    struct MHD_OptionItem options[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, (void *)address},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_cls},
+        {MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, connection_limit, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, handler_cls},
+        {MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)cmhd_unescape_keeping_separators, NULL},
+        {MHD_OPTION_END, 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (tls_key != NULL && tls_cert != NULL) {
+        flags |= MHD_USE_TLS;
+        options[9] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)tls_key};
+        options[10] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)tls_cert};
+    }
     return MHD_start_daemon(flags, port, accept_policy, handler_cls, handler, handler_cls,
-                            MHD_OPTION_SOCK_ADDR, address,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                            MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
-                            MHD_OPTION_CONNECTION_LIMIT, connection_limit,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit,
-                            MHD_OPTION_NOTIFY_CONNECTION, notify_connection, handler_cls,
-                            MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
-                            MHD_OPTION_UNESCAPE_CALLBACK, cmhd_unescape_keeping_separators, NULL,
-                            MHD_OPTION_END);
+                            MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
 
 /// The port the daemon listens on (useful after binding port 0); 0 if unknown.

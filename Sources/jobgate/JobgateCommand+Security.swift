@@ -37,6 +37,21 @@ extension JobgateCommand {
             corsOrigins: corsOrigin)
     }
 
+    /// The PEM files of `--tls-key` and `--tls-cert`, read at start.
+    /// - Throws: `ValidationError` naming a file that cannot be read.
+    func tlsMaterial() throws -> MicroHTTPDServer.TLSMaterial? {
+        guard let tlsCert, let tlsKey else { return nil }
+        func read(_ path: String, _ option: String) throws -> String {
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ValidationError("\(option) \(path): \(error.localizedDescription)")
+            }
+        }
+        return MicroHTTPDServer.TLSMaterial(
+            key: try read(tlsKey, "--tls-key"), certificate: try read(tlsCert, "--tls-cert"))
+    }
+
     static func isLoopback(_ host: String) -> Bool {
         host == "::1" || host.hasPrefix("127.")
     }

@@ -124,6 +124,12 @@ struct JobgateCommand: AsyncParsableCommand {
         help: "A web origin (scheme://host[:port], exact) allowed to use jobgate from a browser (CORS); repeatable.")
     var corsOrigin: [String] = []
 
+    @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
     @Flag(help: "Stop the engine when jobgate exits (default: leave it running so jobs continue).")
     var stopEngineOnExit = false
 
@@ -146,6 +152,9 @@ struct JobgateCommand: AsyncParsableCommand {
             throw ValidationError("--max-connections-per-address must be positive")
         }
         guard requestDeadline >= 0.5 else { throw ValidationError("--request-deadline must be at least 0.5 seconds") }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
         guard fileTimeout >= 0.1 else { throw ValidationError("--file-timeout must be at least 0.1 seconds") }
     }
 
@@ -213,6 +222,7 @@ struct JobgateCommand: AsyncParsableCommand {
         serverConfiguration.connectionLimit = maxConnections
         serverConfiguration.connectionsPerAddress = maxConnectionsPerAddress
         serverConfiguration.requestDeadline = .milliseconds(Int64(requestDeadline * 1000))
+        serverConfiguration.tls = try tlsMaterial()
         Self.raiseFileLimit(to: maxConnections + 320, logger: logger)
         let server = MicroHTTPDServer(
             configuration: serverConfiguration,
@@ -221,7 +231,7 @@ struct JobgateCommand: AsyncParsableCommand {
             endStreams: { events.closeAll() })
         let port = try server.start()
         logger.info(
-            "jobgate listening on http://\(address.urlHost):\(port)",
+            "jobgate listening on \(tlsCert == nil ? "http" : "https")://\(address.urlHost):\(port)",
             metadata: ["data_dir": "\(dataDirectory)", "image_roots": "\(roots.joined(separator: ","))"])
 
         // Graceful shutdown runs in reverse order: the server drains its requests first, then the manager stops

@@ -118,6 +118,8 @@ public final class MicroHTTPDServer: Service, Sendable {
         public var bodyBudget: Int = 64 << 20
         /// Idle keep-alive connections are closed after this many seconds.
         public var connectionTimeoutSeconds: Int = 60
+        /// PEM private key and certificate chain: serve HTTPS (libmicrohttpd's TLS); nil serves plain HTTP.
+        public var tls: TLSMaterial?
 
         public init(host: String, port: UInt16, threadPoolSize: Int = ProcessInfo.processInfo.activeProcessorCount) {
             self.host = host
@@ -126,9 +128,22 @@ public final class MicroHTTPDServer: Service, Sendable {
         }
     }
 
-    /// Safe because the pointer is only used under the mutex and by libmicrohttpd, which is thread-safe for it.
+    /// A PEM key and certificate chain, as read from `--tls-key` and `--tls-cert`.
+    public struct TLSMaterial: Sendable {
+        public var key: String
+        public var certificate: String
+        public init(key: String, certificate: String) {
+            self.key = key
+            self.certificate = certificate
+        }
+    }
+
+    /// Safe because the pointers are only used under the mutex and by libmicrohttpd, which is thread-safe for
+    /// them. `key` and `certificate` are C copies libmicrohttpd reads for as long as the daemon runs.
     private struct DaemonHandle: @unchecked Sendable {
         let raw: OpaquePointer
+        let key: UnsafeMutablePointer<CChar>?
+        let certificate: UnsafeMutablePointer<CChar>?
     }
 
     /// libmicrohttpd's memory per connection (its own default is 32 KiB), raised so that request lines and headers
@@ -167,6 +182,8 @@ public final class MicroHTTPDServer: Service, Sendable {
             let flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
             // Safe because the context is retained here and released once, after MHD_stop_daemon.
             let cls = Unmanaged.passRetained(context).toOpaque()
+            let key = configuration.tls.map { strdup($0.key)! }
+            let certificate = configuration.tls.map { strdup($0.certificate)! }
             guard
                 let raw = cmhd_start_daemon(
                     flags, configuration.host, configuration.port, cmhdAccessHandler, cls, cmhdRequestCompleted, cls,
@@ -174,12 +191,15 @@ public final class MicroHTTPDServer: Service, Sendable {
                     // libmicrohttpd's own limit stays above jobgate's, so it never stops accepting (which would
                     // leave new clients waiting in the backlog) before jobgate's accept policy refuses them.
                     UInt32(configuration.connectionLimit + 64), UInt32(configuration.connectionsPerAddress),
-                    UInt32(configuration.connectionTimeoutSeconds), Self.connectionMemory)
+                    UInt32(configuration.connectionTimeoutSeconds), Self.connectionMemory, key, certificate)
             else {
                 Unmanaged<ServerContext>.fromOpaque(cls).release()
-                throw ServerError.startFailed(host: configuration.host, port: configuration.port)
+                free(key)
+                free(certificate)
+                throw ServerError.startFailed(
+                    host: configuration.host, port: configuration.port, tls: configuration.tls != nil)
             }
-            handle = DaemonHandle(raw: raw)
+            handle = DaemonHandle(raw: raw, key: key, certificate: certificate)
             context.connections.startSweeping()
             return cmhd_bound_port(raw)
         }
@@ -212,6 +232,8 @@ public final class MicroHTTPDServer: Service, Sendable {
         context.connections.stop()
         usleep(200_000)
         MHD_stop_daemon(handle.raw)
+        free(handle.key)
+        free(handle.certificate)
         Unmanaged.passUnretained(context).release()
         logger.info("HTTP server stopped")
     }
@@ -219,12 +241,12 @@ public final class MicroHTTPDServer: Service, Sendable {
 
 /// Why the HTTP server could not start.
 public enum ServerError: Error, CustomStringConvertible {
-    case startFailed(host: String, port: UInt16)
+    case startFailed(host: String, port: UInt16, tls: Bool)
 
     public var description: String {
         switch self {
-        case .startFailed(let host, let port):
-            "cannot listen on \(host):\(port) (address in use, or not an IP address literal)"
+        case .startFailed(let host, let port, let tls):
+            "cannot listen on \(host):\(port) (address in use, or not an IP address literal\(tls ? ", or a TLS key and certificate libmicrohttpd cannot use" : ""))"
         }
     }
 }

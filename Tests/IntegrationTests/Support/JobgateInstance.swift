@@ -50,7 +50,9 @@ final class JobgateInstance: Sendable {
         var bound: UInt16?
         let listening = await eventually(timeout: .seconds(20)) {
             let text = String(process.output.dropFirst(offset))
-            if let range = text.range(of: "listening on http://127.0.0.1:") {
+            if let range = text.range(of: "listening on http://127.0.0.1:")
+                ?? text.range(of: "listening on https://127.0.0.1:")
+            {
                 bound = UInt16(text[range.upperBound...].prefix { $0.isNumber })
             }
             return bound != nil
