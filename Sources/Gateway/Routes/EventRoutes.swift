@@ -29,6 +29,8 @@ public struct EventRoutes: Sendable {
         router.immediate("GET", "/jobs/:id/events") { [manager] request in
             let id = request.parameters["id"]!
             guard manager.book.isRestored else { throw JobError.starting }
+            // The request is checked first: a bad one is 400 whether or not the job exists.
+            _ = try EventStreamQuery(query: request.query, headers: request.headers, job: id)
             // 204 tells an EventSource to stop reconnecting: there is no such job (any more).
             guard !manager.book.runs(of: id).isEmpty else { return Response(status: 204) }
             return try Self.stream(request, job: id, manager: manager)
