@@ -13,11 +13,6 @@ extension JobManager {
         if record.status != .null {
             do {
                 try await refreshFromEngine(only: id)
-                // A status change applied while QEMU answered made that answer stale (it was skipped): ask once
-                // more, so the record returned carries the block-job fields of the status it shows.
-                if let now = book.record(id), now.status != record.status, now.status != .null {
-                    try await refreshFromEngine(only: id)
-                }
             } catch {
                 logger.debug("refresh from engine failed; answering from the record", metadata: ["error": "\(error)"])
             }
