@@ -182,6 +182,13 @@ public final class ImageDescriptors: Sendable {
         return paths
     }
 
+    /// The real path behind a file name QEMU reports: one of jobgate's fdsets, or an absolute path as it is.
+    /// - Throws: `JobError.engine(..., .query)` when the fdsets must be asked for.
+    public func realPath(of file: String) async throws -> String? {
+        guard file.hasPrefix("/dev/fdset/") else { return file.hasPrefix("/") ? file : nil }
+        return try await realPaths()[file]
+    }
+
     /// `value` with every fdset file name QEMU reports (also inside `json:` names) replaced by its real path.
     public static func revealing(_ value: JSONValue, paths: [String: String]) -> JSONValue {
         switch value {

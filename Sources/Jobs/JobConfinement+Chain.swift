@@ -71,7 +71,7 @@ extension JobConfinement {
 
         private func resolved(_ file: String, descriptors: ImageDescriptors) async throws -> String? {
             if let known = real(file) { return known }
-            return try await descriptors.realPaths()[file]
+            return try await descriptors.realPath(of: file)
         }
     }
 }

@@ -86,8 +86,7 @@ struct JobConfinement: Sendable {
     /// The real path of node `name`'s image, whether QEMU has it as a path or as an fdset.
     private func realPath(ofNode name: String) async throws -> String? {
         guard let file = try await nodes.fileName(ofNode: name) else { return nil }
-        guard file.hasPrefix("/dev/fdset/") else { return file }
-        return try await descriptors.realPaths()[file]
+        return try await descriptors.realPath(of: file)
     }
 
     /// A backing file name as QEMU will read it: relative names from the image's directory.

@@ -62,7 +62,7 @@ public struct NodeCatalog: Sendable {
         var nodeFiles: [String: String] = [:]
         for case .node(let node) in inspections.map(\.image) {
             guard let file = try await NodeLookup(engine: engine).fileName(ofNode: node) else { continue }
-            nodeFiles[node] = try await descriptors.realPaths()[file] ?? file
+            nodeFiles[node] = try await descriptors.realPath(of: file) ?? file
         }
         let pinned = try await descriptors.fileSystem.run { [policy, nodeFiles] in
             var pinned = confined
