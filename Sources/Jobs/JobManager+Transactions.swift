@@ -36,6 +36,7 @@ extension JobManager {
         let jobIDs = actions.compactMap { $0.kind.createsJob ? $0.data["job-id"]?.stringValue : nil }
         try checkJobIDs(jobIDs)
         if grouped { try await checkGroupedShape(actions) }
+        try await checkBitmapsToEnable(actions)
 
         for id in jobIDs { refusedCreations[id] = nil }
         for (kind, data) in actions where kind.createsJob {
@@ -149,6 +150,24 @@ extension JobManager {
             let live = book.record(id).map { $0.status != .null } ?? false
             guard seen.insert(id).inserted, !live else {
                 throw JobError.transactionRefused("Job ID '\(id)' already in use")
+            }
+        }
+    }
+
+    /// QEMU crashes (7.2, and still in later blockdev.c) when a transaction fails after a
+    /// `block-dirty-bitmap-enable` whose bitmap was not found: `block_dirty_bitmap_enable_abort` then disables a
+    /// NULL bitmap. So each bitmap to enable is looked up first, by the lookup the action itself uses
+    /// (`block_dirty_bitmap_lookup`, reached through `x-debug-block-dirty-bitmap-sha256`, which changes nothing),
+    /// and a failed lookup is refused with QEMU's own error, as QEMU would have answered had it not crashed.
+    /// A bitmap removed by another client between the lookup and the transaction still crashes QEMU 7.2.
+    /// - Throws: `JobError.engine(..., .create)` with QEMU's class and text.
+    private func checkBitmapsToEnable(_ actions: [(kind: TransactionAction, data: [String: JSONValue])]) async throws {
+        for (_, data) in actions.filter({ $0.kind == .blockDirtyBitmapEnable }) {
+            let lookup: JSONValue = .object(["node": data["node"] ?? .null, "name": data["name"] ?? .null])
+            do {
+                _ = try await engine.execute("x-debug-block-dirty-bitmap-sha256", arguments: lookup)
+            } catch let error as QMPError {
+                throw JobError.engine(error, operation: .create)
             }
         }
     }

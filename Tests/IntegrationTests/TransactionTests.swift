@@ -224,6 +224,37 @@ extension Integration {
             }
         }
 
+        @Test("enabling a bitmap that does not exist is QEMU's refusal, and QEMU lives (its rollback would crash)")
+        func enableMissingBitmap() async throws {
+            try await JobgateInstance.with { gate in
+                try await gate.attachSourceAndTarget(filled: "1M")
+                let enginePID = try String(contentsOfFile: gate.dataDirectory + "/engine.pid", encoding: .utf8)
+                for (node, desc) in [("src", "Dirty bitmap 'bm9' not found"), ("nope", "Node 'nope' not found")] {
+                    let refused = try await gate.http.post(
+                        "/transactions",
+                        #"{"actions":[{"type":"block-dirty-bitmap-enable","data":{"node":"\#(node)","name":"bm9"}}]}"#)
+                    #expect(refused.status == 422, "\(refused.text)")
+                    #expect(refused.json?["desc"] == .string(desc), "\(refused.text)")
+                }
+                let added = try await gate.http.post(
+                    "/transactions",
+                    #"{"actions":[{"type":"block-dirty-bitmap-add","data":{"node":"src","name":"bm9","disabled":true}}]}"#
+                )
+                #expect(added.status == 200, "\(added.text)")
+                let enabled = try await gate.http.post(
+                    "/transactions",
+                    #"{"actions":[{"type":"block-dirty-bitmap-enable","data":{"node":"src","name":"bm9"}}]}"#)
+                #expect(enabled.status == 200, "\(enabled.text)")
+                #expect(try await gate.http.get("/readyz").status == 200)
+                let pidAfter = try String(contentsOfFile: gate.dataDirectory + "/engine.pid", encoding: .utf8)
+                #expect(pidAfter == enginePID, "the engine was restarted: QEMU crashed")
+                let bitmaps =
+                    try await gate.http.get("/nodes").json?["nodes"]?.arrayValue?
+                    .first { $0["node-name"] == "src" }?["dirty-bitmaps"]?.arrayValue ?? []
+                #expect(bitmaps.first?["recording"] == true, "\(bitmaps)")
+            }
+        }
+
         @Test("QEMU 7.2's grouped-rollback hang: refused up front, and when unforeseeable, the engine is replaced")
         func groupedHang() async throws {
             try await JobgateInstance.with(arguments: ["--stop-engine-on-exit", "--qmp-timeout", "3"]) { gate in
