@@ -5,9 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBGATE_DEPS=test source scripts/deps.sh
 # Python tools the tests run (requirements-test.txt), in a virtual environment kept out of git.
-if [ ! -x .venv-test/bin/openapi-python-client ] || [ requirements-test.txt -nt .venv-test/bin/openapi-python-client ]; then
+# Rebuilt whenever requirements-test.txt differs from the copy kept in it at its last install.
+if ! cmp -s requirements-test.txt .venv-test/requirements-test.txt; then
+  rm -rf .venv-test
   /usr/bin/python3 -m venv .venv-test
   .venv-test/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+  cp requirements-test.txt .venv-test/requirements-test.txt
 fi
 export JOBGATE_TEST_VENV="$PWD/.venv-test"
 swift format lint --strict -r Sources Tests

@@ -45,7 +45,7 @@ extension Integration {
                 #expect(try await gate.http.post("/jobs/nope/pause").status == 404)
                 let unknownVerb = try await gate.http.post("/jobs/slow/frobnicate")
                 #expect(unknownVerb.status == 404)
-                #expect(unknownVerb.json?["type"] == "urn:jobgate:problem:unknown-verb")
+                #expect(unknownVerb.json?["type"] == "urn:jobgate:problem:not-found")
                 let wrongMethod = try await gate.http.send("DELETE", "/jobs")
                 #expect(wrongMethod.status == 405)
                 #expect(wrongMethod.header("Allow") == "GET, POST")

@@ -37,13 +37,19 @@ public final class ChildProcess: Sendable {
         return nil
     }
 
-    /// Runs a program to completion and returns its exit status and output.
-    public static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String)
-    {
+    /// Runs a program to completion and returns its exit status and output; a program still running after
+    /// `timeout` is killed and reported with status -1.
+    public static func run(
+        _ executable: String, _ arguments: [String], timeout: Duration = .seconds(120)
+    ) async throws -> (status: Int32, output: String) {
         let path = NSTemporaryDirectory() + "/jobgate-test-\(UUID().uuidString).out"
         defer { unlink(path) }
         let child = try ChildProcess(executable, arguments, outputPath: path)
-        let status = await child.wait(timeout: .seconds(120)) ?? -1
+        guard let status = await child.wait(timeout: timeout) else {
+            child.signal(SIGKILL)
+            _ = await child.wait(timeout: .seconds(5))
+            return (-1, child.output)
+        }
         return (status, child.output)
     }
 

@@ -30,6 +30,13 @@ public struct EventRoutes: Sendable {
             let id = request.parameters["id"]!
             guard manager.book.isRestored else { throw JobError.starting }
             // The request is checked first: a bad one is 400 whether or not the job exists.
+            guard QEMUIdentifier.isWellFormed(id) else {
+                throw Problem(
+                    "invalid-path", title: "Invalid request path", status: 400,
+                    detail:
+                        "'\(id)' cannot be a job id (QEMU's grammar: an ASCII letter, then letters, digits, '-', '.', '_')"
+                )
+            }
             _ = try EventStreamQuery(query: request.query, headers: request.headers, job: id)
             // 204 tells an EventSource to stop reconnecting: there is no such job (any more).
             guard !manager.book.runs(of: id).isEmpty else { return Response(status: 204) }

@@ -25,14 +25,19 @@ struct EventStreamQuery {
             filter.events = Set(
                 try QueryParameters.list(text, field: "event") { JobEvent.names.contains($0) ? $0 : nil })
         }
-        if let text = headers["last-event-id"] ?? query["last-event-id"] {
-            let field = headers["last-event-id"] != nil ? "Last-Event-ID" : "last-event-id"
-            guard let id = EventID(text.trimmingCharacters(in: .whitespaces)) else {
-                let detail = "'\(field)' must be an event id of the form <epoch>-<sequence>, e.g. 3-120"
-                throw headers["last-event-id"] != nil
-                    ? Problem.invalidHeader(field, detail) : Problem.invalidQuery(field, detail)
-            }
-            cursor = id
+        // Both are checked; the header wins.
+        if let text = query["last-event-id"] {
+            cursor = try Self.eventID(text, field: "last-event-id", problem: Problem.invalidQuery)
         }
+        if let text = headers["last-event-id"] {
+            cursor = try Self.eventID(text, field: "Last-Event-ID", problem: Problem.invalidHeader)
+        }
+    }
+
+    private static func eventID(_ text: String, field: String, problem: (String, String) -> Problem) throws -> EventID {
+        guard let id = EventID(text.trimmingCharacters(in: .whitespaces)) else {
+            throw problem(field, "'\(field)' must be an event id of the form <epoch>-<sequence>, e.g. 3-120")
+        }
+        return id
     }
 }

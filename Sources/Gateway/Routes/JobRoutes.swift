@@ -3,7 +3,7 @@ import JobModel
 import Jobs
 import Store
 
-/// `/jobs`, `/jobs/{id}`, `/jobs/{id}/{verb}` and `/transactions`.
+/// `/jobs`, `/jobs/{id}`, `/jobs/{id}/<verb>` for each of QEMU's verbs, and `/transactions`.
 public struct JobRoutes: Sendable {
     let manager: JobManager
     let idempotency: Idempotency
@@ -74,19 +74,14 @@ public struct JobRoutes: Sendable {
             }
             return Self.respond(try await manager.refresh(id), book: manager.book)
         }
-        router.deferred("POST", "/jobs/:id/:verb") { [manager] request in
-            let id = request.parameters["id"]!
-            let name = request.parameters["verb"]!
-            guard let verb = JobVerb(rawValue: name) else {
-                throw Problem(
-                    "unknown-verb", title: "No such verb", status: 404,
-                    detail:
-                        "'\(name)' is not a job verb; verbs: \(JobVerb.allCases.map(\.rawValue).joined(separator: ", "))",
-                    extensions: ["verb": .string(name)])
+        // One route per verb (each its own operation in openapi.yaml, with the body that verb takes).
+        for verb in JobVerb.allCases {
+            router.deferred("POST", "/jobs/:id/\(verb.rawValue)") { [manager] request in
+                let record = try await manager.apply(
+                    verb, to: request.parameters["id"]!, body: try request.jsonObject(emptyIsEmptyObject: true),
+                    by: request.principal?.name)
+                return Response.json(record, status: 202)
             }
-            let record = try await manager.apply(
-                verb, to: id, body: try request.jsonObject(emptyIsEmptyObject: true), by: request.principal?.name)
-            return Response.json(record, status: 202)
         }
     }
 

@@ -61,6 +61,10 @@ public struct AccessControl: Sendable {
             return .refuse(.originNotAllowed(origin))
         }
         let ticket = request.query.removeValue(forKey: "ticket")
+        if let ticket, !EventTickets.isWellFormed(ticket) {
+            return .refuse(
+                .invalidQuery("ticket", "'ticket' must be a ticket from POST /events/tickets (64 hex digits)"))
+        }
         guard let authenticator, !Self.openPaths.contains(request.path) else { return .proceed(request) }
         var principal = authenticator.principal(authorization: request.headers["authorization"])
         if principal == nil, let ticket, request.method == "GET", isStream(request.path) {

@@ -25,6 +25,11 @@ public final class EventTickets: Sendable {
         return ticket
     }
 
+    /// Whether `text` has a ticket's form (64 lowercase hex digits), whether or not it was handed out.
+    public static func isWellFormed(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
     /// The principal of `ticket` if it is valid; it cannot be used again.
     public func redeem(_ ticket: String) -> Principal? {
         let now = ContinuousClock.now

@@ -11,9 +11,10 @@ import sys
 import time
 
 from jobgate_client import Client
-from jobgate_client.api.jobs import apply_verb, create_job, get_job, list_jobs
+from jobgate_client.api.jobs import create_job, get_job, list_jobs
 from jobgate_client.api.nodes import add_node, delete_node
-from jobgate_client.models import AddNodeBody, ApplyVerbBody, ApplyVerbVerb, BackupRequest, BackupRequestSync
+from jobgate_client.api.verbs import pause_job, resume_job, set_job_speed
+from jobgate_client.models import AddNodeBody, BackupRequest, BackupRequestSync, SetJobSpeedBody
 
 client = Client(base_url=sys.argv[1], raise_on_unexpected_status=True)
 
@@ -33,9 +34,9 @@ backup = BackupRequest(type_="backup", id="g0", device="src", target="dst", sync
 record = expect(create_job.sync_detailed(client=client, body=backup), 201)
 assert record.id == "g0", record
 
-expect(apply_verb.sync_detailed("g0", ApplyVerbVerb.PAUSE, client=client), 202)
-expect(apply_verb.sync_detailed("g0", ApplyVerbVerb.RESUME, client=client), 202)
-expect(apply_verb.sync_detailed("g0", ApplyVerbVerb.SET_SPEED, client=client, body=ApplyVerbBody(speed=0)), 202)
+expect(pause_job.sync_detailed("g0", client=client), 202)
+expect(resume_job.sync_detailed("g0", client=client), 202)
+expect(set_job_speed.sync_detailed("g0", client=client, body=SetJobSpeedBody(speed=0)), 202)
 
 deadline = time.time() + 60
 while True:
