@@ -47,8 +47,9 @@ static inline size_t cmhd_unescape_keeping_separators(void *cls, struct MHD_Conn
 /// Starts a daemon bound to `host` (an IPv4 or IPv6 literal) and `port` (0 = any free port).
 /// Returns NULL if the address does not parse or libmicrohttpd cannot start.
 /// `accept_policy` and `notify_connection` get `handler_cls` too; `per_ip_limit` 0 means none.
-/// With `tls_key` and `tls_cert` (PEM text, both or neither) it serves HTTPS with libmicrohttpd's own TLS (GnuTLS
-/// in Debian's build); libmicrohttpd copies neither, so both must outlive the daemon.
+/// With `tls_certificate_callback` (a `gnutls_certificate_retrieve_function2`, MHD_OPTION_HTTPS_CERT_CALLBACK) it
+/// serves HTTPS with libmicrohttpd's own TLS (GnuTLS in Debian's build), asking the callback for the certificate
+/// at each handshake; NULL serves plain HTTP.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const char *host, uint16_t port,
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                                    MHD_RequestCompletedCallback completed, void *completed_cls,
@@ -56,8 +57,8 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
                                                    MHD_NotifyConnectionCallback notify_connection,
                                                    unsigned int thread_pool_size, unsigned int connection_limit,
                                                    unsigned int per_ip_limit, unsigned int connection_timeout_seconds,
-                                                   size_t connection_memory_limit, const char *tls_key,
-                                                   const char *tls_cert) {
+                                                   size_t connection_memory_limit,
+                                                   void *tls_certificate_callback) {
     struct sockaddr_in v4;
     struct sockaddr_in6 v6;
     const struct sockaddr *address = NULL;
@@ -87,12 +88,10 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)cmhd_unescape_keeping_separators, NULL},
         {MHD_OPTION_END, 0, NULL},
         {MHD_OPTION_END, 0, NULL},
-        {MHD_OPTION_END, 0, NULL},
     };
-    if (tls_key != NULL && tls_cert != NULL) {
+    if (tls_certificate_callback != NULL) {
         flags |= MHD_USE_TLS;
-        options[9] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)tls_key};
-        options[10] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)tls_cert};
+        options[9] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls_certificate_callback};
     }
     return MHD_start_daemon(flags, port, accept_policy, handler_cls, handler, handler_cls,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);

@@ -10,7 +10,7 @@ import Logging
 
 extension JobgateCommand {
     /// The access checks from the command line: tokens (refusing a file others may read), allowed hosts and CORS
-    /// origins; SIGHUP reloads the tokens from then on.
+    /// origins. `reloadOnHangup` makes SIGHUP reload the tokens.
     /// - Throws: `ValidationError` for a non-loopback listen address without `--token-file` (unless
     ///   `--insecure-no-auth`), or a token file that cannot be trusted.
     func makeAccessControl(address: ListenAddress, logger: Logger) throws -> AccessControl {
@@ -21,7 +21,6 @@ extension JobgateCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
-            Self.reloadOnHangup(authenticator!)
         } else if !Self.isLoopback(address.host) {
             guard insecureNoAuth else {
                 throw ValidationError(
@@ -37,7 +36,7 @@ extension JobgateCommand {
             corsOrigins: corsOrigin)
     }
 
-    /// The PEM files of `--tls-key` and `--tls-cert`, read at start.
+    /// The PEM files of `--tls-key` and `--tls-cert`, read at start and on each SIGHUP.
     /// - Throws: `ValidationError` naming a file that cannot be read.
     func tlsMaterial() throws -> MicroHTTPDServer.TLSMaterial? {
         guard let tlsCert, let tlsKey else { return nil }
@@ -56,11 +55,26 @@ extension JobgateCommand {
         host == "::1" || host.hasPrefix("127.")
     }
 
-    /// Keeps a dispatch signal source for SIGHUP for the life of the process.
-    private static func reloadOnHangup(_ authenticator: Authenticator) {
+    /// From now on, SIGHUP reloads the token file (`authenticator`) and, with `--tls-cert`, the TLS certificate and
+    /// key. A file that cannot be used is logged and the one in force stays; open connections and event streams
+    /// are untouched. The handler runs on a dispatch queue, off the HTTP threads.
+    func reloadOnHangup(_ authenticator: Authenticator?, logger: Logger) {
+        guard authenticator != nil || tlsCert != nil else { return }
+        let command = self
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler { authenticator.reload() }
+        source.setEventHandler {
+            authenticator?.reload()
+            guard command.tlsCert != nil else { return }
+            do {
+                try TLSCredentials.install(try command.tlsMaterial()!)
+                logger.notice("TLS certificate reloaded", metadata: ["tls_cert": "\(command.tlsCert!)"])
+            } catch {
+                logger.error(
+                    "TLS certificate not reloaded; the one in force stays",
+                    metadata: ["tls_cert": "\(command.tlsCert!)", "error": "\(error)"])
+            }
+        }
         source.resume()
         hangupSource = source
     }

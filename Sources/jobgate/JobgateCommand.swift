@@ -124,7 +124,7 @@ struct JobgateCommand: AsyncParsableCommand {
         help: "A web origin (scheme://host[:port], exact) allowed to use jobgate from a browser (CORS); repeatable.")
     var corsOrigin: [String] = []
 
-    @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).")
+    @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key). SIGHUP reloads both files.")
     var tlsCert: String?
 
     @Option(help: "PEM private key for --tls-cert.")
@@ -230,6 +230,7 @@ struct JobgateCommand: AsyncParsableCommand {
             logger: logger,
             endStreams: { events.closeAll() })
         let port = try server.start()
+        reloadOnHangup(access.authenticator, logger: logger)
         logger.info(
             "jobgate listening on \(tlsCert == nil ? "http" : "https")://\(address.urlHost):\(port)",
             metadata: ["data_dir": "\(dataDirectory)", "image_roots": "\(roots.joined(separator: ","))"])

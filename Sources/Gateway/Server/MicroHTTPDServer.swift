@@ -119,6 +119,7 @@ public final class MicroHTTPDServer: Service, Sendable {
         /// Idle keep-alive connections are closed after this many seconds.
         public var connectionTimeoutSeconds: Int = 60
         /// PEM private key and certificate chain: serve HTTPS (libmicrohttpd's TLS); nil serves plain HTTP.
+        /// `TLSCredentials.install` replaces it while the server runs.
         public var tls: TLSMaterial?
 
         public init(host: String, port: UInt16, threadPoolSize: Int = ProcessInfo.processInfo.activeProcessorCount) {
@@ -142,8 +143,6 @@ public final class MicroHTTPDServer: Service, Sendable {
     /// them. `key` and `certificate` are C copies libmicrohttpd reads for as long as the daemon runs.
     private struct DaemonHandle: @unchecked Sendable {
         let raw: OpaquePointer
-        let key: UnsafeMutablePointer<CChar>?
-        let certificate: UnsafeMutablePointer<CChar>?
     }
 
     /// libmicrohttpd's memory per connection (its own default is 32 KiB), raised so that request lines and headers
@@ -174,7 +173,8 @@ public final class MicroHTTPDServer: Service, Sendable {
 
     /// Binds and starts serving.
     /// - Returns: the port bound (useful with port 0).
-    /// - Throws: `ServerError.startFailed` if the address does not parse or the port is taken.
+    /// - Throws: `ServerError.startFailed` if the address does not parse or the port is taken;
+    ///   `TLSCredentialsError` for a TLS key and certificate GnuTLS cannot use.
     @discardableResult
     public func start() throws -> UInt16 {
         try daemon.withLock { handle in
@@ -182,8 +182,7 @@ public final class MicroHTTPDServer: Service, Sendable {
             let flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
             // Safe because the context is retained here and released once, after MHD_stop_daemon.
             let cls = Unmanaged.passRetained(context).toOpaque()
-            let key = configuration.tls.map { strdup($0.key)! }
-            let certificate = configuration.tls.map { strdup($0.certificate)! }
+            if let tls = configuration.tls { try TLSCredentials.install(tls) }
             guard
                 let raw = cmhd_start_daemon(
                     flags, configuration.host, configuration.port, cmhdAccessHandler, cls, cmhdRequestCompleted, cls,
@@ -191,15 +190,14 @@ public final class MicroHTTPDServer: Service, Sendable {
                     // libmicrohttpd's own limit stays above jobgate's, so it never stops accepting (which would
                     // leave new clients waiting in the backlog) before jobgate's accept policy refuses them.
                     UInt32(configuration.connectionLimit + 64), UInt32(configuration.connectionsPerAddress),
-                    UInt32(configuration.connectionTimeoutSeconds), Self.connectionMemory, key, certificate)
+                    UInt32(configuration.connectionTimeoutSeconds), Self.connectionMemory,
+                    configuration.tls == nil ? nil : TLSCredentials.callback)
             else {
                 Unmanaged<ServerContext>.fromOpaque(cls).release()
-                free(key)
-                free(certificate)
                 throw ServerError.startFailed(
                     host: configuration.host, port: configuration.port, tls: configuration.tls != nil)
             }
-            handle = DaemonHandle(raw: raw, key: key, certificate: certificate)
+            handle = DaemonHandle(raw: raw)
             context.connections.startSweeping()
             return cmhd_bound_port(raw)
         }
@@ -232,8 +230,6 @@ public final class MicroHTTPDServer: Service, Sendable {
         context.connections.stop()
         usleep(200_000)
         MHD_stop_daemon(handle.raw)
-        free(handle.key)
-        free(handle.certificate)
         Unmanaged.passUnretained(context).release()
         logger.info("HTTP server stopped")
     }
@@ -246,7 +242,7 @@ public enum ServerError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .startFailed(let host, let port, let tls):
-            "cannot listen on \(host):\(port) (address in use, or not an IP address literal\(tls ? ", or a TLS key and certificate libmicrohttpd cannot use" : ""))"
+            "cannot listen on \(host):\(port)\(tls ? " with TLS" : "") (address in use, or not an IP address literal)"
         }
     }
 }
