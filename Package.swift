@@ -85,7 +85,8 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["JobModel", "TestSupport"],
+            name: "IntegrationTests",
+            dependencies: ["JobModel", "QMP", "TestSupport", .product(name: "Logging", package: "swift-log")],
             exclude: [
                 "Support/stallfs.py", "Support/generated_client_backup.py", "Support/openapi_generator_client.py",
                 "Support/schemathesis.toml", "Support/schemathesis_hooks.py",

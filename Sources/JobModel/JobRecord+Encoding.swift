@@ -31,6 +31,7 @@ extension JobRecord {
         }
         if let request { members["request"] = request }
         if let createdBy { members["created-by"] = .string(createdBy) }
+        if refused { members["refused"] = .bool(true) }
         if !verbHistory.isEmpty {
             members["verb-history"] = .array(
                 verbHistory.map {

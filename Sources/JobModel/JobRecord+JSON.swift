@@ -44,6 +44,7 @@ extension JobRecord {
         }
         request = json["request"]
         createdBy = json["created-by"]?.stringValue
+        refused = json["refused"]?.boolValue ?? false
         verbHistory = try (json["verb-history"]?.arrayValue ?? []).map { entry in
             VerbEntry(
                 verb: try require("verb-history.verb", entry["verb"]?.stringValue),

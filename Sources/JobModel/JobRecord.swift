@@ -63,6 +63,9 @@ public struct JobRecord: Sendable, Equatable {
     public var request: JSONValue?
     /// The name of the token that created the job, when tokens are on (never the token).
     public var createdBy: String?
+    /// QEMU created this job inside a command it refused (a transaction failing after a backup action, or with an
+    /// `abort` action), then rolled it back; `error` is QEMU's reason for refusing the command.
+    public var refused = false
     /// The verbs applied through jobgate with tokens on, in order.
     public var verbHistory: [VerbEntry] = []
     public var statusHistory: [StatusEntry] = []

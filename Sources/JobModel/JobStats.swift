@@ -24,6 +24,8 @@ public struct JobStats: Sendable, Equatable {
         case completed, cancelled, failed
         /// The job left the engine while jobgate was not watching; jobgate does not guess.
         case unknown
+        /// QEMU created the job inside a command it then refused, and rolled it back (`JobRecord.refused`).
+        case refused
     }
 
     /// Seconds from the first `running` (or creation) to the end, or to now while the job lives.
@@ -99,7 +101,8 @@ extension JobRecord {
 
     /// How the job ended, from its error (QEMU's `Operation canceled` for cancelled jobs).
     public var outcome: JobStats.Outcome {
-        switch error {
+        if refused { return .refused }
+        return switch error {
         case nil: .completed
         case "Operation canceled": .cancelled
         case let text? where text.hasPrefix("outcome unknown"): .unknown

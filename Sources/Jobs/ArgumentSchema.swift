@@ -7,6 +7,8 @@ public struct ArgumentSchema: Sendable {
     public enum Kind: Sendable {
         case string
         case integer(minimum: Int64?)
+        /// A `speed` (bytes per second): an integer, refused in QEMU's words when negative.
+        case speed
         case boolean
         /// One of QAPI's enum strings.
         case oneOf([String])
@@ -63,6 +65,13 @@ public struct ArgumentSchema: Sendable {
             if let minimum, number < minimum {
                 throw JobError.invalidField(
                     field: field, detail: "'\(field)' must be at least \(minimum), got \(number)")
+            }
+        case .speed:
+            guard let number = value.intValue else { throw mismatch(field, "an integer", value) }
+            if number < 0 {
+                throw JobError.inQEMUWords(
+                    .invalidField(field: field, detail: "'\(field)' must be at least 0, got \(number)"),
+                    QEMUWording.negativeSpeed)
             }
         case .strings:
             guard let elements = value.arrayValue, elements.allSatisfy({ $0.stringValue != nil }) else {

@@ -32,7 +32,7 @@ public struct JobCommand: Sendable {
 
     /// Fields every block job takes.
     static let blockJobFields: [String: ArgumentSchema.Kind] = [
-        "device": .string, "speed": .integer(minimum: 0), "auto-finalize": .boolean, "auto-dismiss": .boolean,
+        "device": .string, "speed": .speed, "auto-finalize": .boolean, "auto-dismiss": .boolean,
         "filter-node-name": .string,
     ]
 
@@ -134,11 +134,11 @@ public struct JobCommand: Sendable {
     /// `checkGrammar` is false (QEMU checks it and has its own words), one that breaks QEMU's grammar.
     /// - Parameters:
     ///   - field: the field's path, named in the refusal (`id`, `actions[0].data.job-id`, `node-name`).
-    ///   - refusal: QEMU's sentence for an ill-formed id, e.g. "Invalid job ID '\(id)'".
-    /// - Throws: `JobError.invalidField`.
+    ///   - refusal: the sentence for an ill-formed id; nil for a job id, refused in QEMU's words ("Invalid job ID
+    ///     '\(id)'", also carried as `desc`).
+    /// - Throws: `JobError.invalidField` (within `.inQEMUWords` for a job id).
     public static func validateID(
-        _ id: String, field: String, checkGrammar: Bool = true,
-        refusal: (String) -> String = { "Invalid job ID '\($0)'" }
+        _ id: String, field: String, checkGrammar: Bool = true, refusal: ((String) -> String)? = nil
     ) throws {
         let length = id.utf8.count
         guard length <= QEMUIdentifier.maximumLength else {
@@ -149,6 +149,10 @@ public struct JobCommand: Sendable {
             )
         }
         guard !checkGrammar || QEMUIdentifier.isWellFormed(id) else {
+            guard let refusal else {
+                let words = QEMUWording.invalidJobID(id)
+                throw JobError.inQEMUWords(.invalidField(field: field, detail: words.description), words)
+            }
             throw JobError.invalidField(field: field, detail: refusal(id))
         }
     }

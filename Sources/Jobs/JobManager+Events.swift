@@ -137,17 +137,16 @@ extension JobManager {
         return nil
     }
 
-    /// Forgets jobs that a refused command created and rolled back (QEMU emits created ... null for them), whether
-    /// their events were applied already or are still to come.
-    func discardRefusedCreations(_ ids: [String], since start: Date) {
+    /// Keeps the jobs a refused command created and rolled back (QEMU emits `created` ... `null` for them, and
+    /// each event goes to the stream like any other) as records marked refused, with QEMU's `reason`: now, for
+    /// those whose events made a record already, or at their `created` (`pendingRefusals`).
+    func noteRefusal(of ids: [String], since start: Date, reason: String) {
         for id in ids {
-            let record = book.record(id)
-            if let record, record.createdAt >= start {
-                forget([record])
-                if record.status != .null { refusedCreations[id] = Date() }
-            } else if record == nil || record?.status == .null {
-                // Its events, if QEMU created it at all, are still to come; a later creation of the id clears this.
-                refusedCreations[id] = Date()
+            if let record = book.record(id), record.createdAt >= start, !record.refused {
+                change(id, durably: true) { $0.markRefused(because: reason) }
+            } else {
+                pendingRefusals[id] = PendingRefusal(
+                    reason: reason, type: creations[id]?.type, request: creations[id]?.request, noted: Date())
             }
         }
     }
@@ -155,14 +154,15 @@ extension JobManager {
     /// Applies a `JOB_STATUS_CHANGE`: on disk before it is visible. A `created` for an id whose job is gone starts
     /// a new run of the id.
     func apply(status next: JobStatus, to id: String, at time: Date) {
-        if refusedCreations[id] != nil {
-            if next == .null { refusedCreations[id] = nil }
-            return
-        }
         guard let current = latest(id), current.status != .null || next != .created else {
             let creation = creations[id]
             var record = JobRecord(id: id, type: creation?.type, status: next, createdAt: time)
             record.request = creation?.request
+            if let refusal = pendingRefusals.removeValue(forKey: id) {
+                record.type = record.type ?? refusal.type
+                record.request = record.request ?? refusal.request
+                record.markRefused(because: refusal.reason)
+            }
             record.run = nextRunNumber(of: id)
             publishNewRun(record)
             return

@@ -118,8 +118,8 @@ extension JobManager {
             }
             let now = Date()
             if now.timeIntervalSince(lastPruned) >= 60 || retention.isOverrun(count: book.count) { prune(now: now) }
-            if !refusedCreations.isEmpty {
-                refusedCreations = refusedCreations.filter { now.timeIntervalSince($0.value) < 60 }
+            if !pendingRefusals.isEmpty {
+                pendingRefusals = pendingRefusals.filter { now.timeIntervalSince($0.value.noted) < 60 }
             }
         }
         store?.flush()

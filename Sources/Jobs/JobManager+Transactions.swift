@@ -30,18 +30,15 @@ extension JobManager {
         for (index, value) in (body["actions"]?.arrayValue ?? []).enumerated() {
             actions.append(try await checkedAction(value, field: "actions[\(index)]"))
         }
-        guard !actions.isEmpty else {
-            throw JobError.invalidField(field: "actions", detail: "'actions' must list at least one action")
-        }
         let jobIDs = actions.compactMap { $0.kind.createsJob ? $0.data["job-id"]?.stringValue : nil }
         try checkJobIDs(jobIDs)
         if grouped { try await checkGroupedShape(actions) }
         try await checkBitmapsToEnable(actions)
 
-        for id in jobIDs { refusedCreations[id] = nil }
+        for id in jobIDs { pendingRefusals[id] = nil }
         for (kind, data) in actions where kind.createsJob {
             creations[data["job-id"]!.stringValue!] = (
-                .backup, .object(data.merging(["type": .string(kind.rawValue)]) { $1 })
+                .backup, .object(["action": .string(kind.rawValue), "data": .object(data)])
             )
         }
         defer { for id in jobIDs { creations[id] = nil } }
@@ -53,7 +50,9 @@ extension JobManager {
             _ = try await engine.execute("transaction", arguments: .object(arguments))
         } catch let error as QMPError {
             await confinement.descriptors.abandon(fdsets)
-            if case .command = error { discardRefusedCreations(jobIDs, since: start) }
+            if case .command(let refusal) = error {
+                noteRefusal(of: jobIDs, since: start, reason: refusal.description)
+            }
             throw JobError.engine(error, operation: .create)
         }
         confinement.descriptors.settle(fdsets)
@@ -86,6 +85,12 @@ extension JobManager {
         }
         try ArgumentSchema(fields: ["type": .string, "data": .object], required: ["type"]).validate(
             object, prefix: field + ".")
+        // QAPI wants `data` with every action, `abort` too (its visitor's QERR_MISSING_PARAMETER).
+        guard object["data"] != nil else {
+            throw JobError.inQEMUWords(
+                .invalidField(field: field + ".data", detail: "'\(field).data' is required"),
+                QEMUWording.missingParameter(field + ".data"))
+        }
         guard let kind = TransactionAction(rawValue: object["type"]!.stringValue!) else {
             throw JobError.invalidField(
                 field: field + ".type",
@@ -149,7 +154,8 @@ extension JobManager {
         for id in ids {
             let live = book.record(id).map { $0.status != .null } ?? false
             guard seen.insert(id).inserted, !live else {
-                throw JobError.transactionRefused("Job ID '\(id)' already in use")
+                let words = QEMUWording.jobIDInUse(id)
+                throw JobError.inQEMUWords(.transactionRefused(words.description), words)
             }
         }
     }
@@ -174,9 +180,17 @@ extension JobManager {
 
     /// The grouped-mode checks (see `runTransaction`).
     private func checkGroupedShape(_ actions: [(kind: TransactionAction, data: [String: JSONValue])]) async throws {
+        // QEMU 7.2 meets its own check in each action's prepare, in order, after preparing (creating the jobs of)
+        // the backup actions before it; the first non-backup action decides its words. 8.1 and later check first.
         if let other = actions.first(where: { !$0.kind.createsJob }) {
-            throw JobError.transactionRefused(
-                "Action '\(other.kind.rawValue)' does not support transaction property completion-mode = grouped")
+            let words: QMPRemoteError
+            if let version = status.snapshot.version, version >= .groupedCheckUpFront {
+                words = QEMUWording.generic(
+                    "Action '\(other.kind.rawValue)' does not support transaction property completion-mode = grouped")
+            } else {
+                words = other.kind == .abort ? QEMUWording.abortAction : QEMUWording.notGroupable(other.kind.rawValue)
+            }
+            throw JobError.inQEMUWords(.transactionRefused(words.description), words)
         }
         guard actions.count >= 2 else { return }
         let names = Set(try await confinement.nodes.all().compactMap { $0["node-name"]?.stringValue })
@@ -184,9 +198,11 @@ extension JobManager {
             let nodes = action.kind == .blockdevBackup ? ["device", "target"] : ["device"]
             for key in nodes {
                 guard let node = action.data[key]?.stringValue, !names.contains(node) else { continue }
-                throw JobError.transactionRefused(
-                    "actions[\(index)]: Cannot find device='\(node)' nor node-name='\(node)' (refused before QEMU: a grouped transaction that fails after creating two jobs hangs QEMU 7.2)"
-                )
+                let words = QEMUWording.cannotFindNode(node)
+                throw JobError.inQEMUWords(
+                    .transactionRefused(
+                        "actions[\(index)]: \(words.description) (refused before QEMU: a grouped transaction that fails after creating two jobs hangs QEMU 7.2)"
+                    ), words)
             }
         }
     }

@@ -38,11 +38,19 @@ public actor JobManager {
     var held: StagedChanges?
     /// Requests under way, by job id: what to put in the record if an event announces the job before the reply.
     var creations: [String: (type: JobType, request: JSONValue)] = [:]
-    /// Jobs QEMU created and rolled back inside a command it then refused: their remaining events are ignored
-    /// until `null`, so a refused request leaves no record behind. By id, with when it was noted: QEMU sends those
-    /// events before its refusal, so an entry whose events never come (QEMU refused before creating the job) is
-    /// dropped after a minute (`pollProgress`), and hostile requests cannot make the set grow without bound.
-    var refusedCreations: [String: Date] = [:]
+    /// Refusals of commands that may have created jobs whose events are not applied yet, by job id: the `created`
+    /// that starts such a job's run marks its record refused (`JobRecord.refused`), with the request and QEMU's
+    /// reason. QEMU sends those events before its refusal, but they may be applied after it is seen; an entry whose
+    /// events never come (QEMU refused before creating the job) is dropped after a minute (`pollProgress`), so
+    /// hostile requests cannot make the map grow without bound.
+    var pendingRefusals: [String: PendingRefusal] = [:]
+
+    struct PendingRefusal {
+        var reason: String
+        var type: JobType?
+        var request: JSONValue?
+        var noted: Date
+    }
 
     /// - Parameters:
     ///   - policy: the image roots and driver allow-list every job's file names are held to.
@@ -114,14 +122,14 @@ public actor JobManager {
         var qmpArguments = confined.arguments
         qmpArguments["job-id"] = .string(id)
         creations[id] = (type, request)
-        refusedCreations[id] = nil
+        pendingRefusals[id] = nil
         defer { creations[id] = nil }
         let start = Date()
         do {
             _ = try await engine.execute(command.command, arguments: .object(qmpArguments))
         } catch let error as QMPError {
             await confinement.descriptors.abandon(confined.fdsets)
-            if case .command = error { discardRefusedCreations([id], since: start) }
+            if case .command(let refusal) = error { noteRefusal(of: [id], since: start, reason: refusal.description) }
             throw JobError.engine(error, operation: .create)
         }
         if !confined.fdsets.isEmpty { confinement.descriptors.settle(confined.fdsets, forJob: id) }
@@ -182,8 +190,21 @@ public actor JobManager {
         async throws -> JobRecord
     {
         try requireRestored()
-        guard let record = book.record(id), record.status != .null else { throw JobError.unknownJob(id) }
-        let (command, arguments) = try qmpCommand(for: verb, record: record, body: body)
+        let command = verb.qmpCommand(softCancel: verb == .cancel && body["force"]?.boolValue == false)
+        // Without the command, QEMU refuses before it looks for the job.
+        if verb == .change, let version = status.snapshot.version, version < QEMUVersion.blockJobChange {
+            throw JobError.inQEMUWords(
+                .unsupportedByEngine(
+                    feature: "the 'change' verb (block-job-change)", version: version, since: .blockJobChange),
+                QEMUWording.commandNotFound(command))
+        }
+        guard let record = book.record(id) else {
+            throw JobError.inQEMUWords(.unknownJob(id), QEMUWording.jobNotFound(id, command: command))
+        }
+        guard record.status != .null else {
+            throw JobError.jobEnded(id: id, verb: verb, qemu: QEMUWording.jobNotFound(id, command: command))
+        }
+        let arguments = try qmpArguments(for: verb, record: record, body: body)
         do {
             _ = try await engine.execute(command, arguments: arguments)
         } catch QMPError.command(let refusal) where verb == .dismiss && refusal.description == "Job not found" {
@@ -205,10 +226,8 @@ public actor JobManager {
         return book.record(id) ?? record
     }
 
-    /// The QMP command for `verb`, after jobgate's own checks.
-    private func qmpCommand(for verb: JobVerb, record: JobRecord, body: [String: JSONValue]) throws -> (
-        String, JSONValue
-    ) {
+    /// The arguments of `verb`'s QMP command (`JobVerb.qmpCommand`), after jobgate's own checks.
+    private func qmpArguments(for verb: JobVerb, record: JobRecord, body: [String: JSONValue]) throws -> JSONValue {
         let id = JSONValue.string(record.id)
         let softCancel = verb == .cancel && body["force"]?.boolValue == false
         // QEMU checks "Can't resume a job that was not paused" and the soft-cancel "currently paused" refusal
@@ -219,16 +238,16 @@ public actor JobManager {
         switch verb {
         case .pause, .resume, .complete, .finalize, .dismiss:
             try ArgumentSchema(fields: [:], required: []).validate(body)
-            return ("job-\(verb.rawValue)", ["id": id])
+            return ["id": id]
         case .cancel:
             try ArgumentSchema(fields: ["force": .boolean], required: []).validate(body)
-            guard softCancel else { return ("job-cancel", ["id": id]) }
+            guard softCancel else { return ["id": id] }
             try requireBlockJob(record, verb)
-            return ("block-job-cancel", ["device": id, "force": false])
+            return ["device": id, "force": false]
         case .setSpeed:
-            try ArgumentSchema(fields: ["speed": .integer(minimum: 0)], required: ["speed"]).validate(body)
+            try ArgumentSchema(fields: ["speed": .speed], required: ["speed"]).validate(body)
             try requireBlockJob(record, verb)
-            return ("block-job-set-speed", ["device": id, "speed": body["speed"]!])
+            return ["device": id, "speed": body["speed"]!]
         case .change:
             let version = status.snapshot.version
             guard let version, version >= QEMUVersion.blockJobChange else {
@@ -243,13 +262,16 @@ public actor JobManager {
             var arguments = body
             arguments["id"] = id
             arguments["type"] = .string(record.type?.rawValue ?? "mirror")
-            return ("block-job-change", .object(arguments))
+            return .object(arguments)
         }
     }
 
     private func requireBlockJob(_ record: JobRecord, _ verb: JobVerb) throws {
         guard record.type?.isBlockJob ?? true else {
-            throw JobError.notABlockJob(id: record.id, type: record.type, verb: verb)
+            // QEMU's block-job-* commands do not see other jobs at all: "not found" is QEMU's word for it.
+            throw JobError.inQEMUWords(
+                .notABlockJob(id: record.id, type: record.type, verb: verb),
+                QEMUWording.jobNotFound(record.id, command: verb.qmpCommand(softCancel: verb == .cancel)))
         }
     }
 }

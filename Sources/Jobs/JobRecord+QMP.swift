@@ -33,6 +33,15 @@ extension JobRecord {
 }
 
 extension JobRecord {
+    /// Marks a job that QEMU created inside a command it then refused, and rolled back: `reason` is QEMU's text for
+    /// the refusal, and the outcome is `refused` whatever events the rollback sent (an `Operation canceled`).
+    mutating func markRefused(because reason: String) {
+        refused = true
+        error = reason
+        finalStats?.outcome = .refused
+        finalStats?.error = reason
+    }
+
     /// Closes a record whose job is no longer in the engine's job list.
     ///
     /// If the engine was replaced (it died, and jobgate started a new one), a live job ended with it: the record

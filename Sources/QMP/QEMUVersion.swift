@@ -18,4 +18,6 @@ public struct QEMUVersion: Sendable, Equatable, Comparable, CustomStringConverti
 
     /// `block-job-change`, and with it the `change` verb, exist from QEMU 8.2 on.
     public static let blockJobChange = QEMUVersion(major: 8, minor: 2)
+    /// `qmp_transaction` checks every action against `completion-mode` before preparing any (and in lower case).
+    public static let groupedCheckUpFront = QEMUVersion(major: 8, minor: 1)
 }

@@ -66,9 +66,12 @@ import Testing
         let manager = makeManager(old)
         try await runJob(manager, through: [.created, .running])
         await #expect(
-            throws: JobError.unsupportedByEngine(
-                feature: "the 'change' verb (block-job-change)", version: QEMUVersion(major: 7, minor: 2, micro: 22),
-                since: .blockJobChange)
+            throws: JobError.inQEMUWords(
+                .unsupportedByEngine(
+                    feature: "the 'change' verb (block-job-change)",
+                    version: QEMUVersion(major: 7, minor: 2, micro: 22), since: .blockJobChange),
+                QMPRemoteError(
+                    errorClass: "CommandNotFound", description: "The command block-job-change has not been found"))
         ) {
             try await manager.apply(.change, to: "b0", body: ["copy-mode": "write-blocking"])
         }
@@ -88,7 +91,10 @@ import Testing
         #expect(record.status == .null)
         #expect(record.statusHistory.map(\.status) == [.created, .running, .waiting, .pending, .concluded, .null])
         #expect(record.allowedVerbs.isEmpty)
-        await #expect(throws: JobError.unknownJob("b0")) { try await manager.apply(.dismiss, to: "b0", body: [:]) }
+        // QEMU no longer knows the job: its words, with jobgate's 409 for a record whose status allows no verb.
+        let ended = JobError.jobEnded(
+            id: "b0", verb: .dismiss, qemu: QMPRemoteError(errorClass: "GenericError", description: "Job not found"))
+        await #expect(throws: ended) { try await manager.apply(.dismiss, to: "b0", body: [:]) }
     }
 
     @Test("the job id follows QEMU's rule")

@@ -21,6 +21,7 @@ extension JobError: ProblemConvertible {
                 extensions: [
                     "job-id": .string(id), "job-status": .string(status.rawValue), "verb": .string(verb.rawValue),
                     "allowed-verbs": .array(JobVerb.allowed(in: status).map { .string($0.rawValue) }),
+                    "class": "GenericError", "desc": .string(verb.refusal(jobID: id, status: status)),
                 ])
         case .notABlockJob(let id, let type, let verb):
             return Problem(
@@ -34,6 +35,20 @@ extension JobError: ProblemConvertible {
                 headers: ["Retry-After": "1"])
         case .storageFailing(let directory, let reason, let held):
             return Problem.storageFailing(dataDirectory: directory, reason: reason, held: held)
+        case .inQEMUWords(let refusal, let qemu):
+            var problem = refusal.problem
+            problem.extensions["class"] = .string(qemu.errorClass)
+            problem.extensions["desc"] = .string(qemu.description)
+            return problem
+        case .jobEnded(let id, let verb, let qemu):
+            return Problem(
+                "verb-not-allowed", title: "Verb not allowed in the job's status", status: 409,
+                detail: "\(qemu.description): job '\(id)' has ended (status null); its record is kept",
+                extensions: [
+                    "job-id": .string(id), "job-status": .string(JobStatus.null.rawValue),
+                    "verb": .string(verb.rawValue),
+                    "allowed-verbs": .array([]), "class": .string(qemu.errorClass), "desc": .string(qemu.description),
+                ])
         case .transactionRefused(let detail):
             return Problem("transaction-refused", title: "Transaction refused", status: 422, detail: detail)
         case .unsupportedByEngine(let feature, let version, let since):
@@ -78,10 +93,12 @@ extension JobError: ProblemConvertible {
 }
 
 extension Problem {
+    /// An id jobgate has no record of, in QEMU's words for it (`job.c` `find_job_locked`); the verb routes
+    /// give the block-job-* wording instead where that is the command (`QEMUWording.jobNotFound`).
     static func unknownJob(_ id: String) -> Problem {
         Problem(
             "unknown-job", title: "No such job", status: 404, detail: "no job with id '\(id)' is known",
-            extensions: ["job-id": .string(id)])
+            extensions: ["job-id": .string(id), "class": "GenericError", "desc": "Job not found"])
     }
 
     /// A QMP failure as a problem; QEMU's `class` and `desc` are kept verbatim where QEMU refused.
