@@ -163,6 +163,11 @@ public final class JobBook: Sendable {
         state.withLock { !$0.live.isEmpty }
     }
 
+    /// The ids whose current run QEMU still has working.
+    var liveIDs: Set<String> {
+        state.withLock { $0.live }
+    }
+
     /// The number of records, all runs included.
     public var count: Int {
         state.withLock { state in state.current.count + state.earlier.values.reduce(0) { $0 + $1.count } }

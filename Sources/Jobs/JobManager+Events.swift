@@ -5,19 +5,30 @@ import QMP
 extension JobManager {
     // MARK: - Reads with a round trip
 
-    /// Refreshes job `id` from `query-jobs` and `query-block-jobs` and returns the record.
+    /// Refreshes job `id` from `query-jobs` and `query-block-jobs` and returns the record. Concurrent callers
+    /// share one pair of queries (`sharedRefresh`), which refreshes every live job.
     /// - Throws: `JobError.unknownJob`; engine trouble is not an error here: the stored record is returned.
     public func refresh(_ id: String) async throws -> JobRecord {
         try requireRestored()
         guard let record = book.record(id) else { throw JobError.unknownJob(id) }
         if record.status != .null {
             do {
-                try await refreshFromEngine(only: id)
+                try await sharedRefresh()
             } catch {
                 logger.debug("refresh from engine failed; answering from the record", metadata: ["error": "\(error)"])
             }
         }
         return book.record(id) ?? record
+    }
+
+    /// `refreshFromEngine()` once for all who ask meanwhile: a caller that finds a refresh under way waits for
+    /// that one instead of sending its own queries.
+    func sharedRefresh() async throws {
+        if let inFlight = refreshInFlight { return try await inFlight.value }
+        let refresh = Task { try await self.refreshFromEngine() }
+        refreshInFlight = refresh
+        defer { refreshInFlight = nil }
+        try await refresh.value
     }
 
     /// Copies progress and block-job fields from the engine into the records (all jobs, or only `id`), and takes
@@ -32,6 +43,7 @@ extension JobManager {
             if let device = info["device"]?.stringValue { blockInfo[device] = info }
         }
         var progress: [JobEvent] = []
+        var sampled: [String] = []
         for info in jobs {
             guard let jobID = info["id"]?.stringValue, id == nil || jobID == id,
                 let record = latest(jobID), record.status != .null,
@@ -44,9 +56,11 @@ extension JobManager {
             if let block = blockInfo[jobID] { updated.apply(blockJobInfo: block) }
             updated.sampleProgress(at: now)
             if updated != before { publish(updated, durably: updated.error != before.error) }
+            sampled.append(jobID)
             if let event = progressEvent(for: updated, at: now) { progress.append(event) }
         }
         emitProgress(progress)
+        samples.record(sampled, at: now, live: book.liveIDs)
     }
 
     /// After (re)connecting: attach the nodes again if jobgate replaced the engine, adopt every job the engine has,

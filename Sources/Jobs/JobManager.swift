@@ -25,6 +25,10 @@ public actor JobManager {
     let nodes: NodeCatalog?
     /// The live fan-out of events to `GET /events` streams.
     public nonisolated let events: EventHub
+    /// When each live job was last read from QEMU (`refreshFromEngine`), for reads that need no new query.
+    public nonisolated let samples = EngineSamples()
+    /// The engine query readers wait for (`sharedRefresh`), while one is under way.
+    var refreshInFlight: Task<Void, any Error>?
     /// Per job: when the last `JOB_PROGRESS` went out and with what progress (they are coalesced); dropped when the
     /// job concludes.
     var lastProgressEvent: [String: (at: Date, current: Int64)] = [:]

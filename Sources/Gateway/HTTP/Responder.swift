@@ -103,13 +103,24 @@ public struct Responder: Sendable {
                     return .ready(render(error, for: request))
                 }
             case .deferred(let body):
-                return .deferred { [self, request] in
-                    do {
-                        return try await body(request)
-                    } catch {
-                        return render(error, for: request)
-                    }
+                return runDeferred(request, body)
+            case .either(let immediate, let otherwise):
+                do {
+                    if let response = try immediate(request) { return .ready(response) }
+                } catch {
+                    return .ready(render(error, for: request))
                 }
+                return runDeferred(request, otherwise)
+            }
+        }
+    }
+
+    private func runDeferred(_ request: Request, _ body: @escaping Router.DeferredHandler) -> Outcome {
+        .deferred { [self, request] in
+            do {
+                return try await body(request)
+            } catch {
+                return render(error, for: request)
             }
         }
     }

@@ -2,14 +2,19 @@
 ///
 /// Patterns are literal segments and `:name` parameters (`/jobs/:id/:verb`). A handler is either *immediate*
 /// (answers from jobgate's own state; runs on the libmicrohttpd thread, so it must not block or wait) or
-/// *deferred* (may talk to QEMU; the connection is suspended and the handler runs as a Swift task).
+/// *deferred* (may talk to QEMU; the connection is suspended and the handler runs as a Swift task), or *either*:
+/// an immediate handler that answers when jobgate's own state suffices and returns nil to pass the request to
+/// its deferred one.
 public struct Router: Sendable {
     public typealias ImmediateHandler = @Sendable (Request) throws -> Response
     public typealias DeferredHandler = @Sendable (Request) async throws -> Response
+    /// An immediate handler that may decline (nil) in favour of a deferred one.
+    public typealias OptionalImmediateHandler = @Sendable (Request) throws -> Response?
 
     public enum Handler: Sendable {
         case immediate(ImmediateHandler)
         case deferred(DeferredHandler)
+        case either(OptionalImmediateHandler, otherwise: DeferredHandler)
     }
 
     public struct Route: Sendable {
@@ -39,6 +44,15 @@ public struct Router: Sendable {
     /// Adds a route whose handler may wait (QMP round trips); it runs off the libmicrohttpd threads.
     public mutating func deferred(_ method: String, _ pattern: String, _ handler: @escaping DeferredHandler) {
         add(method, pattern, .deferred(handler))
+    }
+
+    /// Adds a route answered on the libmicrohttpd thread when `immediate` can (non-nil), else by `otherwise` in a
+    /// Swift task.
+    public mutating func either(
+        _ method: String, _ pattern: String, immediate: @escaping OptionalImmediateHandler,
+        otherwise: @escaping DeferredHandler
+    ) {
+        add(method, pattern, .either(immediate, otherwise: otherwise))
     }
 
     private mutating func add(_ method: String, _ pattern: String, _ handler: Handler) {

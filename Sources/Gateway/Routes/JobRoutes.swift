@@ -64,16 +64,29 @@ public struct JobRoutes: Sendable {
                     ["jobs": .array(records.map { $0.json(now: now) })], status: records.isEmpty ? 200 : 201)
             }
         }
-        router.deferred("GET", "/jobs/:id") { [manager] request in
-            let id = request.parameters["id"]!
-            try QueryParameters.requireKnown(request.query, ["stats"])
-            if try !QueryParameters.boolean(request.query["stats"], field: "stats", default: true) {
+        // On the spot when jobgate's own state answers: `?stats=false`, a job that has ended, or a live one whose
+        // figures the progress poller read from QEMU within `freshSample` and since its last status change;
+        // otherwise a refresh from QEMU, shared by the requests that arrive while it runs.
+        router.either(
+            "GET", "/jobs/:id",
+            immediate: { [manager] request in
+                let id = request.parameters["id"]!
+                try QueryParameters.requireKnown(request.query, ["stats"])
+                let stats = try QueryParameters.boolean(request.query["stats"], field: "stats", default: true)
                 guard manager.book.isRestored else { throw JobError.starting }
                 guard let record = manager.book.record(id) else { throw JobError.unknownJob(id) }
-                return Self.respond(record, book: manager.book)
-            }
-            return Self.respond(try await manager.refresh(id), book: manager.book)
-        }
+                if !stats || record.status == .null { return Self.respond(record, book: manager.book) }
+                // A reading from before the last status change misses what came with it (io-status, ready, ...).
+                guard let sampled = manager.samples.sampledAt(id), Date().timeIntervalSince(sampled) < Self.freshSample,
+                    sampled >= record.statusHistory.last?.at ?? record.createdAt
+                else { return nil }
+                return Self.respond(record, book: manager.book, sampledAt: sampled)
+            },
+            otherwise: { [manager] request in
+                let id = request.parameters["id"]!
+                let record = try await manager.refresh(id)
+                return Self.respond(record, book: manager.book, sampledAt: manager.samples.sampledAt(id))
+            })
         // One route per verb (each its own operation in openapi.yaml, with the body that verb takes).
         for verb in JobVerb.allCases {
             router.deferred("POST", "/jobs/:id/\(verb.rawValue)") { [manager] request in
@@ -85,8 +98,20 @@ public struct JobRoutes: Sendable {
         }
     }
 
+    /// How old the poller's last reading of a live job may be for `GET /jobs/{id}` to answer from it: two of the
+    /// poller's periods.
+    static let freshSample: TimeInterval = 1.0
+
     /// One record: its stored text when it can no longer change (finished records are kept partially in memory).
-    static func respond(_ record: JobRecord, book: JobBook, status: Int = 200) -> Response {
+    /// A live record read from QEMU at `sampledAt` says so in `stats.sampled-at`.
+    static func respond(_ record: JobRecord, book: JobBook, status: Int = 200, sampledAt: Date? = nil) -> Response {
+        if let sampledAt, record.status != .null, record.status != .concluded {
+            guard case .object(var members) = record.json(now: Date()), case .object(var stats)? = members["stats"]
+            else { return Response.json(record, status: status) }
+            stats["sampled-at"] = .string(Timestamp.format(sampledAt))
+            members["stats"] = .object(stats)
+            return Response.json(.object(members), status: status)
+        }
         guard let text = book.storedText(of: record) else { return Response.json(record, status: status) }
         return Response(status: status, headers: [("Content-Type", "application/json")], body: text + Data("\n".utf8))
     }
