@@ -49,10 +49,11 @@ let package = Package(
             ]
         ),
         // HTTP: router, routes, RFC 9457 problems, and the libmicrohttpd server; serves openapi/openapi.yaml.
+        // It sees QEMU and the disk only through Jobs.
         .target(
             name: "Gateway",
             dependencies: [
-                "JobModel", "Jobs", "QMP", "Store", "CMicroHTTPD", "CGnuTLS",
+                "JobModel", "Jobs", "CMicroHTTPD", "CGnuTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

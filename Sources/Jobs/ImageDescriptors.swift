@@ -74,7 +74,7 @@ public final class ImageDescriptors: Sendable {
             state.withLock { $0.engineLacksDescriptors = true }
             return nil
         } catch let error as QMPError {
-            throw JobError.engine(error, operation: .create)
+            throw JobError.engine(EngineFailure(error), operation: .create)
         }
         guard let fdset = first["fdset-id"]?.intValue else {
             throw JobError.engine(.protocolViolation("add-fd answered without fdset-id"), operation: .create)
@@ -171,7 +171,7 @@ public final class ImageDescriptors: Sendable {
             state.withLock { $0.engineLacksDescriptors = true }
             return [:]
         } catch let error as QMPError {
-            throw JobError.engine(error, operation: .query)
+            throw JobError.engine(EngineFailure(error), operation: .query)
         }
         for set in sets.arrayValue ?? [] {
             guard let id = set["fdset-id"]?.intValue else { continue }

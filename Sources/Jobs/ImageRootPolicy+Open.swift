@@ -87,7 +87,7 @@ extension ImageRootPolicy {
     private func openFailure(_ name: String, field: String) -> JobError {
         if errno == ELOOP || errno == ENOTDIR { return .pathOutsideImageRoots(field: field, path: name) }
         let reason = String(cString: strerror(errno))
-        let refusal = QMPRemoteError(errorClass: "GenericError", description: "Could not open '\(name)': \(reason)")
-        return .engine(.command(refusal), operation: .create)
+        let refusal = EngineRefusal(errorClass: "GenericError", description: "Could not open '\(name)': \(reason)")
+        return .engine(.refused(refusal), operation: .create)
     }
 }

@@ -31,12 +31,12 @@ public enum JobError: Error, Sendable, Equatable {
     /// QEMU itself refused or could not be asked; `operation` says what jobgate was doing.
     /// The file system of an image root did not answer within `seconds` (`FileSystemWork`).
     case fileSystemTimeout(seconds: Double)
-    case engine(QMPError, operation: Operation)
+    case engine(EngineFailure, operation: Operation)
     /// A refusal jobgate makes before asking QEMU (`refusal`), for a case QEMU has words of its own: QEMU's class
     /// and text (`QEMUWording`), carried as the problem's `class` and `desc`.
-    indirect case inQEMUWords(JobError, QMPRemoteError)
+    indirect case inQEMUWords(JobError, EngineRefusal)
     /// A verb on a job that has ended (status `null`, its record kept): QEMU no longer knows it (`qemu`).
-    case jobEnded(id: String, verb: JobVerb, qemu: QMPRemoteError)
+    case jobEnded(id: String, verb: JobVerb, qemu: EngineRefusal)
 
     /// What was being attempted when QEMU answered, which decides how a refusal reads over HTTP.
     public enum Operation: Sendable, Equatable {

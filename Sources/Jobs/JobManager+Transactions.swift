@@ -53,7 +53,7 @@ extension JobManager {
             if case .command(let refusal) = error {
                 noteRefusal(of: jobIDs, since: start, reason: refusal.description)
             }
-            throw JobError.engine(error, operation: .create)
+            throw JobError.engine(EngineFailure(error), operation: .create)
         }
         confinement.descriptors.settle(fdsets)
         logger.info("transaction applied", metadata: ["actions": "\(actions.count)", "jobs": "\(jobIDs)"])
@@ -173,7 +173,7 @@ extension JobManager {
             do {
                 _ = try await engine.execute("x-debug-block-dirty-bitmap-sha256", arguments: lookup)
             } catch let error as QMPError {
-                throw JobError.engine(error, operation: .create)
+                throw JobError.engine(EngineFailure(error), operation: .create)
             }
         }
     }
@@ -183,7 +183,7 @@ extension JobManager {
         // QEMU 7.2 meets its own check in each action's prepare, in order, after preparing (creating the jobs of)
         // the backup actions before it; the first non-backup action decides its words. 8.1 and later check first.
         if let other = actions.first(where: { !$0.kind.createsJob }) {
-            let words: QMPRemoteError
+            let words: EngineRefusal
             if let version = status.snapshot.version, version >= .groupedCheckUpFront {
                 words = QEMUWording.generic(
                     "Action '\(other.kind.rawValue)' does not support transaction property completion-mode = grouped")

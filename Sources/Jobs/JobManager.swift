@@ -134,7 +134,7 @@ public actor JobManager {
         } catch let error as QMPError {
             await confinement.descriptors.abandon(confined.fdsets)
             if case .command(let refusal) = error { noteRefusal(of: [id], since: start, reason: refusal.description) }
-            throw JobError.engine(error, operation: .create)
+            throw JobError.engine(EngineFailure(error), operation: .create)
         }
         if !confined.fdsets.isEmpty { confinement.descriptors.settle(confined.fdsets, forJob: id) }
         let record = try adopt(
@@ -215,7 +215,7 @@ public actor JobManager {
             // A concluded record whose engine is gone (see `closeAfterVanishing`): dismissing it only closes it.
             change(id, durably: true) { $0.enter(.null, at: Date()) }
         } catch let error as QMPError {
-            throw JobError.engine(error, operation: .verb(verb, id: id))
+            throw JobError.engine(EngineFailure(error), operation: .verb(verb, id: id))
         }
         if verb == .setSpeed, let speed = body["speed"]?.intValue {
             change(id, durably: false) { $0.speed = speed }

@@ -7,10 +7,10 @@ import QMP
 public enum QEMUWording {
     /// A verb on an id QEMU has no job of: `job.c` `find_job_locked` for `job-*`, `blockdev.c`
     /// `find_block_job_locked` for `block-job-*` (class DeviceNotActive).
-    public static func jobNotFound(_ id: String, command: String) -> QMPRemoteError {
+    public static func jobNotFound(_ id: String, command: String) -> EngineRefusal {
         command.hasPrefix("block-job-")
-            ? QMPRemoteError(errorClass: "DeviceNotActive", description: "Block job '\(id)' not found")
-            : QMPRemoteError(errorClass: "GenericError", description: "Job not found")
+            ? EngineRefusal(errorClass: "DeviceNotActive", description: "Block job '\(id)' not found")
+            : EngineRefusal(errorClass: "GenericError", description: "Job not found")
     }
 
     /// A negative `speed`, at creation or with block-job-set-speed (`QERR_INVALID_PARAMETER_VALUE` in
@@ -19,7 +19,7 @@ public enum QEMUWording {
 
     /// A non-backup action in a `grouped` transaction: 7.2's `action_check_completion_mode` in `blockdev.c`,
     /// called from the action's prepare (8.1 and later check every action up front, in lower case).
-    public static func notGroupable(_ action: String) -> QMPRemoteError {
+    public static func notGroupable(_ action: String) -> EngineRefusal {
         generic("Action '\(action)' does not support Transaction property completion-mode = grouped")
     }
 
@@ -27,26 +27,26 @@ public enum QEMUWording {
     public static let abortAction = generic("Transaction aborted using Abort action")
 
     /// A node name that names nothing (`block.c` `bdrv_lookup_bs`).
-    public static func cannotFindNode(_ name: String) -> QMPRemoteError {
+    public static func cannotFindNode(_ name: String) -> EngineRefusal {
         generic("Cannot find device='\(name)' nor node-name='\(name)'")
     }
 
     /// A command this QEMU lacks (`qapi/qmp-dispatch.c`), e.g. block-job-change before 8.2.
-    public static func commandNotFound(_ command: String) -> QMPRemoteError {
-        QMPRemoteError(errorClass: "CommandNotFound", description: "The command \(command) has not been found")
+    public static func commandNotFound(_ command: String) -> EngineRefusal {
+        EngineRefusal(errorClass: "CommandNotFound", description: "The command \(command) has not been found")
     }
 
     /// A required argument left out (`QERR_MISSING_PARAMETER`, from the QAPI visitor).
-    public static func missingParameter(_ name: String) -> QMPRemoteError { generic("Parameter '\(name)' is missing") }
+    public static func missingParameter(_ name: String) -> EngineRefusal { generic("Parameter '\(name)' is missing") }
 
     /// A job id outside QEMU's grammar (`job.c` `job_create`).
-    public static func invalidJobID(_ id: String) -> QMPRemoteError { generic("Invalid job ID '\(id)'") }
+    public static func invalidJobID(_ id: String) -> EngineRefusal { generic("Invalid job ID '\(id)'") }
 
     /// An id held by a job QEMU still has (`job.c` `job_create`).
-    public static func jobIDInUse(_ id: String) -> QMPRemoteError { generic("Job ID '\(id)' already in use") }
+    public static func jobIDInUse(_ id: String) -> EngineRefusal { generic("Job ID '\(id)' already in use") }
 
-    static func generic(_ text: String) -> QMPRemoteError {
-        QMPRemoteError(errorClass: "GenericError", description: text)
+    static func generic(_ text: String) -> EngineRefusal {
+        EngineRefusal(errorClass: "GenericError", description: text)
     }
 }
 

@@ -11,7 +11,7 @@ extension QMPExecuting {
         do {
             return try await execute(command, arguments: arguments)
         } catch let error as QMPError {
-            throw JobError.engine(error, operation: operation)
+            throw JobError.engine(EngineFailure(error), operation: operation)
         }
     }
 
@@ -21,7 +21,7 @@ extension QMPExecuting {
         do {
             return try await execute(command, arguments: arguments, passing: descriptors)
         } catch let error as QMPError {
-            throw JobError.engine(error, operation: .create)
+            throw JobError.engine(EngineFailure(error), operation: .create)
         }
     }
 }

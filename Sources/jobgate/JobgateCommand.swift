@@ -211,8 +211,9 @@ struct JobgateCommand: AsyncParsableCommand {
             book: JobBook(epoch: try store.nextEpoch()), events: events, nodes: catalog, logger: logger)
 
         let router = GatewayRoutes.makeRouter(
-            engine: status, manager: manager, catalog: catalog, secrets: client,
-            ledger: try IdempotencyLedger(dataDirectory: dataDirectory, health: storage, logger: logger),
+            manager: manager, catalog: catalog, secrets: SecretCatalog(engine: client),
+            ledger: IdempotencyLedgerAdapter(
+                ledger: try IdempotencyLedger(dataDirectory: dataDirectory, health: storage, logger: logger)),
             tickets: access.tickets)
 
         var serverConfiguration = MicroHTTPDServer.Configuration(
@@ -226,7 +227,8 @@ struct JobgateCommand: AsyncParsableCommand {
         Self.raiseFileLimit(to: maxConnections + 320, logger: logger)
         let server = MicroHTTPDServer(
             configuration: serverConfiguration,
-            responder: Responder(router: router, storage: storage, access: access, logger: logger),
+            responder: Responder(
+                router: router, storageRefusal: { manager.storageRefusal }, access: access, logger: logger),
             logger: logger,
             endStreams: { events.closeAll() })
         let port = try server.start()

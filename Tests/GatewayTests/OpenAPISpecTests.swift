@@ -89,6 +89,7 @@ import Yams
         let manager = JobManager(engine: engine, policy: testPolicy(), status: status, logger: .init(label: "test"))
         let policy = testPolicy()
         return GatewayRoutes.makeRouter(
-            engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy), secrets: engine)
+            manager: manager, catalog: NodeCatalog(engine: engine, policy: policy),
+            secrets: SecretCatalog(engine: engine))
     }
 }

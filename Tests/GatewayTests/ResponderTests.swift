@@ -22,7 +22,8 @@ import Testing
         let manager = JobManager(engine: engine, policy: testPolicy(), status: status, logger: Logger(label: "test"))
         let policy = testPolicy()
         let router = GatewayRoutes.makeRouter(
-            engine: status, manager: manager, catalog: NodeCatalog(engine: engine, policy: policy), secrets: engine)
+            manager: manager, catalog: NodeCatalog(engine: engine, policy: policy),
+            secrets: SecretCatalog(engine: engine))
         return (Responder(router: router, logger: Logger(label: "test")), manager)
     }
 
@@ -76,8 +77,8 @@ import Testing
             engine: refusing, policy: testPolicy(), status: EngineStatus(), logger: Logger(label: "test"))
         let policy = testPolicy()
         let router = GatewayRoutes.makeRouter(
-            engine: EngineStatus(), manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy),
-            secrets: refusing)
+            manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy),
+            secrets: SecretCatalog(engine: refusing))
         let responder = Responder(router: router, logger: Logger(label: "test"))
         let (status, problem) = await respond(
             responder, "POST", "/jobs", #"{"type":"backup","id":"b0","device":"x","target":"y","sync":"full"}"#)

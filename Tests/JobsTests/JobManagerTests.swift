@@ -70,7 +70,7 @@ import Testing
                 .unsupportedByEngine(
                     feature: "the 'change' verb (block-job-change)",
                     version: QEMUVersion(major: 7, minor: 2, micro: 22), since: .blockJobChange),
-                QMPRemoteError(
+                EngineRefusal(
                     errorClass: "CommandNotFound", description: "The command block-job-change has not been found"))
         ) {
             try await manager.apply(.change, to: "b0", body: ["copy-mode": "write-blocking"])
@@ -93,7 +93,7 @@ import Testing
         #expect(record.allowedVerbs.isEmpty)
         // QEMU no longer knows the job: its words, with jobgate's 409 for a record whose status allows no verb.
         let ended = JobError.jobEnded(
-            id: "b0", verb: .dismiss, qemu: QMPRemoteError(errorClass: "GenericError", description: "Job not found"))
+            id: "b0", verb: .dismiss, qemu: EngineRefusal(errorClass: "GenericError", description: "Job not found"))
         await #expect(throws: ended) { try await manager.apply(.dismiss, to: "b0", body: [:]) }
     }
 

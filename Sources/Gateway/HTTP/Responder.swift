@@ -1,7 +1,7 @@
 import Foundation
 import JobModel
+import Jobs
 import Logging
-import Store
 
 /// Turns a request into a response: routing, and the one place where thrown errors become problem documents.
 ///
@@ -17,15 +17,18 @@ public struct Responder: Sendable {
 
     public let router: Router
     private let logger: Logger
-    /// While it fails, every request that could change anything is refused with 507 before it is routed.
-    private let storage: StorageHealth?
+    /// While it answers, every request that could change anything is refused with 507 before it is routed
+    /// (`JobManager.storageRefusal`).
+    private let storageRefusal: @Sendable () -> StorageRefusal?
     /// Host, Origin, media type and token checks before routing; CORS headers on every answer.
     private let access: AccessControl
 
-    public init(router: Router, storage: StorageHealth? = nil, access: AccessControl = AccessControl(), logger: Logger)
-    {
+    public init(
+        router: Router, storageRefusal: @escaping @Sendable () -> StorageRefusal? = { nil },
+        access: AccessControl = AccessControl(), logger: Logger
+    ) {
         self.router = router
-        self.storage = storage
+        self.storageRefusal = storageRefusal
         self.access = access
         self.logger = logger
     }
@@ -88,9 +91,9 @@ public struct Responder: Sendable {
                 Problem.methodNotAllowed(request.method, path: request.path, allowed: allowed)
                     .response(instance: request.path))
         case .found(let handler, let parameters):
-            if let failure = storage?.failure, !Self.readOnlyMethods.contains(request.method) {
+            if !Self.readOnlyMethods.contains(request.method), let refusal = storageRefusal() {
                 return .ready(
-                    Problem.storageFailing(dataDirectory: storage!.dataDirectory, reason: failure.reason)
+                    Problem.storageFailing(dataDirectory: refusal.dataDirectory, reason: refusal.reason)
                         .response(instance: request.path))
             }
             var request = request

@@ -1,7 +1,6 @@
 import Foundation
 import JobModel
 import Jobs
-import QMP
 
 extension JobError: ProblemConvertible {
     public var problem: Problem {
@@ -101,10 +100,10 @@ extension Problem {
             extensions: ["job-id": .string(id), "class": "GenericError", "desc": "Job not found"])
     }
 
-    /// A QMP failure as a problem; QEMU's `class` and `desc` are kept verbatim where QEMU refused.
-    static func engine(_ error: QMPError, operation: JobError.Operation) -> Problem {
+    /// An engine failure as a problem; QEMU's `class` and `desc` are kept verbatim where QEMU refused.
+    static func engine(_ error: EngineFailure, operation: JobError.Operation) -> Problem {
         switch error {
-        case .command(let refusal):
+        case .refused(let refusal):
             let members: [String: JSONValue] = [
                 "class": .string(refusal.errorClass), "desc": .string(refusal.description),
             ]
@@ -135,7 +134,7 @@ extension Problem {
         case .timeout:
             return Problem(
                 "engine-timeout", title: "QEMU did not answer in time", status: 504, detail: error.description)
-        case .notConnected, .disconnected, .connectFailed, .noGreeting, .unresponsive:
+        case .unavailable:
             return Problem(
                 "engine-unavailable", title: "QEMU engine unavailable", status: 503, detail: error.description,
                 headers: ["Retry-After": "2"])

@@ -1,55 +1,45 @@
 import Foundation
 import JobModel
 import Jobs
-import QMP
-import Store
 
 /// `GET /healthz` (the process answers; with the number of open event streams) and `GET /readyz` (the job records
 /// are loaded, the data directory takes durable writes, and the engine answers QMP). Both immediate.
 public struct HealthRoutes: Sendable {
-    let engine: EngineStatus
-    let book: JobBook
-    let events: EventHub
-    let storage: StorageHealth
+    let manager: JobManager
 
-    public init(engine: EngineStatus, book: JobBook, events: EventHub, storage: StorageHealth) {
-        self.engine = engine
-        self.book = book
-        self.events = events
-        self.storage = storage
+    public init(manager: JobManager) {
+        self.manager = manager
     }
 
     public func register(in router: inout Router) {
-        router.immediate("GET", "/healthz") { [events] _ in
-            Response.json(["status": "ok", "event-streams": .int(Int64(events.subscriberCount))] as JSONValue)
+        router.immediate("GET", "/healthz") { [manager] _ in
+            Response.json(["status": "ok", "event-streams": .int(Int64(manager.events.subscriberCount))] as JSONValue)
         }
-        router.immediate("GET", "/readyz") { [engine, book, storage] _ in
-            guard book.isRestored else { throw JobError.starting }
-            if let failure = storage.failure {
-                throw Problem.storageFailing(dataDirectory: storage.dataDirectory, reason: failure.reason)
-                    .asNotReady(since: failure.since)
-            }
-            let state = engine.snapshot
-            if state.isConnected, let since = state.unresponsiveSince {
+        router.immediate("GET", "/readyz") { [manager] _ in
+            switch manager.readiness {
+            case .starting:
+                throw JobError.starting
+            case .storageFailing(let directory, let reason, let since):
+                throw Problem.storageFailing(dataDirectory: directory, reason: reason).asNotReady(since: since)
+            case .engineUnresponsive(let since):
                 throw Problem(
                     "engine-unavailable", title: "QEMU engine unavailable", status: 503,
                     detail:
                         "the QEMU engine has not answered QMP since \(Timestamp.format(since)); it is taken for hung, and replaced when jobgate owns it, once silent for --qmp-timeout",
                     extensions: ["since": .string(Timestamp.format(since))], headers: ["Retry-After": "2"])
-            }
-            guard state.isConnected else {
+            case .engineNotConnected(let problem):
                 throw Problem(
                     "engine-unavailable", title: "QEMU engine unavailable", status: 503,
-                    detail: "the QEMU engine is not connected yet" + (state.lastProblem.map { ": \($0)" } ?? ""),
+                    detail: "the QEMU engine is not connected yet" + (problem.map { ": \($0)" } ?? ""),
                     headers: ["Retry-After": "2"])
+            case .ready(let version, let package):
+                return Response.json(
+                    [
+                        "status": "ready",
+                        "qemu": ["version": .string(version ?? ""), "package": .string(package ?? "")],
+                    ]
+                        as JSONValue)
             }
-            return Response.json(
-                [
-                    "status": "ready",
-                    "qemu": [
-                        "version": .string(state.version?.description ?? ""), "package": .string(state.package ?? ""),
-                    ],
-                ] as JSONValue)
         }
     }
 }

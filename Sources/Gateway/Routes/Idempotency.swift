@@ -1,12 +1,11 @@
 import Foundation
 import JobModel
 import Jobs
-import Store
 
 /// `Idempotency-Key` handling for creating routes: a retry with the same key and body gets the first answer; the
 /// same key with another body is 422; keys survive restarts (the ledger is on disk).
 struct Idempotency: Sendable {
-    let ledger: IdempotencyLedger?
+    let ledger: (any IdempotencyStoring)?
 
     static let maximumKeyLength = 100
 

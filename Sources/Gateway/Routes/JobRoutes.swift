@@ -1,7 +1,6 @@
 import Foundation
 import JobModel
 import Jobs
-import Store
 
 /// `/jobs`, `/jobs/{id}`, `/jobs/{id}/<verb>` for each of QEMU's verbs, and `/transactions`.
 public struct JobRoutes: Sendable {
@@ -9,7 +8,7 @@ public struct JobRoutes: Sendable {
     let idempotency: Idempotency
 
     /// - Parameter ledger: where `Idempotency-Key` answers are kept; nil ignores the header.
-    public init(manager: JobManager, ledger: IdempotencyLedger?) {
+    public init(manager: JobManager, ledger: (any IdempotencyStoring)?) {
         self.manager = manager
         self.idempotency = Idempotency(ledger: ledger)
     }
