@@ -163,6 +163,12 @@ public final class JobBook: Sendable {
         state.withLock { !$0.live.isEmpty }
     }
 
+    /// The one readiness check of every read and change that needs the records.
+    /// - Throws: `JobError.starting` until the records on disk are loaded (`markRestored`).
+    public func requireRestored() throws {
+        guard isRestored else { throw JobError.starting }
+    }
+
     /// The ids whose current run QEMU still has working.
     var liveIDs: Set<String> {
         state.withLock { $0.live }

@@ -80,6 +80,7 @@ extension JobManager {
                 else { continue }
                 live.insert(id)
                 if let record = latest(id), record.status != .null {
+                    checkTransition(of: id, from: record.status, to: status, source: "query-jobs after reconnecting")
                     var updated = record
                     updated.enter(status, at: now)
                     updated.apply(jobInfo: info)
@@ -95,6 +96,10 @@ extension JobManager {
             for record in activeRecords() where !live.contains(record.id) {
                 change(record.id, durably: true) {
                     $0.closeAfterVanishing(engineReplacedBecause: replacedBecause, at: now)
+                }
+                if let closed = book.record(record.id) {
+                    checkTransition(
+                        of: record.id, from: record.status, to: closed.status, source: "jobgate closing a vanished job")
                 }
                 logger.warning(
                     "job vanished from the engine",
@@ -187,11 +192,20 @@ extension JobManager {
                 "status change for a job that is gone", metadata: ["job_id": "\(id)", "to": "\(next.rawValue)"])
             return
         }
-        if !current.status.canTransition(to: next), current.status != next {
-            logger.warning(
-                "status change outside QEMU's transition table",
-                metadata: ["job_id": "\(id)", "from": "\(current.status.rawValue)", "to": "\(next.rawValue)"])
-        }
+        checkTransition(of: id, from: current.status, to: next, source: "JOB_STATUS_CHANGE")
         change(id, durably: true) { $0.enter(next, at: time) }
+    }
+
+    /// The one transition gate: every status change of a record, whatever its source (QEMU's event, a
+    /// `query-jobs` answer after reconnecting, jobgate closing a job the engine lost), is checked here against
+    /// QEMU's transition table (`JobStatus.canTransition`, `job.c`), and one outside it is reported. It is
+    /// applied anyway: QEMU's word (or the engine's loss) is what happened.
+    func checkTransition(of id: String, from current: JobStatus, to next: JobStatus, source: String) {
+        guard current != next, !current.canTransition(to: next) else { return }
+        logger.warning(
+            "status change outside QEMU's transition table",
+            metadata: [
+                "job_id": "\(id)", "from": "\(current.rawValue)", "to": "\(next.rawValue)", "source": "\(source)",
+            ])
     }
 }

@@ -84,7 +84,7 @@ public actor JobManager {
 
     /// - Throws: `JobError.starting` until `restore` has run.
     func requireRestored() throws {
-        guard book.isRestored else { throw JobError.starting }
+        try book.requireRestored()
     }
 
     /// Applies engine signals until the queue finishes, in batches: what arrived while the last batch was being

@@ -28,7 +28,7 @@ public struct EventRoutes: Sendable {
         }
         router.immediate("GET", "/jobs/:id/events") { [manager] request in
             let id = request.parameters["id"]!
-            guard manager.book.isRestored else { throw JobError.starting }
+            try manager.book.requireRestored()
             // The request is checked first: a bad one is 400 whether or not the job exists.
             guard QEMUIdentifier.isWellFormed(id) else {
                 throw Problem(
@@ -45,7 +45,7 @@ public struct EventRoutes: Sendable {
     }
 
     static func stream(_ request: Request, job: String?, manager: JobManager) throws -> Response {
-        guard manager.book.isRestored else { throw JobError.starting }
+        try manager.book.requireRestored()
         let query = try EventStreamQuery(query: request.query, headers: request.headers, job: job)
         let subscription: EventSubscription
         do {

@@ -15,7 +15,7 @@ public struct JobRoutes: Sendable {
 
     public func register(in router: inout Router) {
         router.immediate("GET", "/jobs") { [manager] request in
-            guard manager.book.isRestored else { throw JobError.starting }
+            try manager.book.requireRestored()
             let query = try JobListQuery(request.query)
             let page = manager.book.page(after: query.cursor, limit: query.limit, matching: query.matches)
             let next = page.next.map { JSONValue.string(JobListQuery.encodeCursor($0)) } ?? .null
@@ -38,7 +38,7 @@ public struct JobRoutes: Sendable {
             return Response(status: 200, headers: [("Content-Type", "application/json")], body: body)
         }
         router.immediate("GET", "/jobs/:id/history") { [manager] request in
-            guard manager.book.isRestored else { throw JobError.starting }
+            try manager.book.requireRestored()
             let id = request.parameters["id"]!
             let runs = manager.book.runs(of: id)
             guard !runs.isEmpty else { throw JobError.unknownJob(id) }
@@ -72,7 +72,7 @@ public struct JobRoutes: Sendable {
                 let id = request.parameters["id"]!
                 try QueryParameters.requireKnown(request.query, ["stats"])
                 let stats = try QueryParameters.boolean(request.query["stats"], field: "stats", default: true)
-                guard manager.book.isRestored else { throw JobError.starting }
+                try manager.book.requireRestored()
                 guard let record = manager.book.record(id) else { throw JobError.unknownJob(id) }
                 if !stats || record.status == .null { return Self.respond(record, book: manager.book) }
                 // A reading from before the last status change misses what came with it (io-status, ready, ...).
