@@ -14,16 +14,24 @@ extension Integration {
                 .deletingLastPathComponent().appendingPathComponent(".venv-test").path
         }
 
+        /// A program from `.venv-test`; a missing one fails the test (scripts/test.sh installs them).
+        static func venvTool(_ name: String) throws -> String {
+            let path = venv + "/bin/" + name
+            try #require(
+                FileManager.default.isExecutableFile(atPath: path),
+                "\(name) is not installed in \(venv) (scripts/test.sh installs requirements-test.txt)")
+            return path
+        }
+
+        /// The test scripts' directory, and the spec the clients are generated from.
+        static let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Support"
+        static let spec = URL(fileURLWithPath: support).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("openapi/openapi.yaml").path
+
         @Test("openapi-python-client's client attaches, backs up, pauses and resumes without a body, lists, detaches")
         func pythonClientBackup() async throws {
-            let generator = Self.venv + "/bin/openapi-python-client"
-            try #require(
-                FileManager.default.isExecutableFile(atPath: generator),
-                "openapi-python-client is not installed in \(Self.venv) (scripts/test.sh installs requirements-test.txt)"
-            )
-            let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Support"
-            let spec = URL(fileURLWithPath: support).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("openapi/openapi.yaml").path
+            let generator = try Self.venvTool("openapi-python-client")
+            let (support, spec) = (Self.support, Self.spec)
             try await JobgateInstance.with { gate in
                 let output = gate.dataDirectory + "/client"
                 let (generated, log) = try await ChildProcess.run(
@@ -47,17 +55,11 @@ extension Integration {
 
         @Test("OpenAPI Generator's Python client lists full and summary pages, reads records, applies verbs")
         func openAPIGeneratorClient() async throws {
-            let generator = Self.venv + "/bin/openapi-generator-cli"
-            try #require(
-                FileManager.default.isExecutableFile(atPath: generator),
-                "openapi-generator-cli is not installed in \(Self.venv) (scripts/test.sh installs requirements-test.txt)"
-            )
+            let generator = try Self.venvTool("openapi-generator-cli")
             try #require(
                 ChildProcess.find("java") != nil,
                 "java is not installed (Debian package default-jre-headless); scripts/test.sh installs it")
-            let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Support"
-            let spec = URL(fileURLWithPath: support).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("openapi/openapi.yaml").path
+            let (support, spec) = (Self.support, Self.spec)
             try await JobgateInstance.with { gate in
                 let output = gate.dataDirectory + "/og-client"
                 let (generated, log) = try await ChildProcess.run(

@@ -18,11 +18,7 @@ extension Integration {
 
         @Test("Schemathesis, all checks and phases (stateful included), finds no failure")
         func schemathesisFindsNothing() async throws {
-            let schemathesis = GeneratedClientTests.venv + "/bin/schemathesis"
-            try #require(
-                FileManager.default.isExecutableFile(atPath: schemathesis),
-                "schemathesis is not installed in \(GeneratedClientTests.venv) (scripts/test.sh installs requirements-test.txt)"
-            )
+            let schemathesis = try GeneratedClientTests.venvTool("schemathesis")
             let environment = ProcessInfo.processInfo.environment
             let examples = environment["JOBGATE_SCHEMATHESIS_EXAMPLES"] ?? "25"
             let seed = environment["JOBGATE_SCHEMATHESIS_SEED"].map { ["--seed", $0] } ?? []

@@ -21,6 +21,14 @@ extension Integration {
             try #require(made == 0, "openssl: \(output)")
         }
 
+        /// A jobgate serving HTTPS with `certificate` and `key` (the engine not awaited: curl checks readiness).
+        static func startTLS(_ directory: String, certificate: String, key: String) async throws -> JobgateInstance {
+            try await JobgateInstance.start(
+                dataDirectory: directory,
+                arguments: ["--stop-engine-on-exit", "--tls-cert", certificate, "--tls-key", key],
+                waitForEngine: false)
+        }
+
         @Test("SIGHUP serves a new certificate to new connections; an open stream goes on; a bad file changes nothing")
         func reloadOnHangup() async throws {
             let directory = try JobgateInstance.makeDataDirectory()
@@ -29,10 +37,7 @@ extension Integration {
             try await Self.makeCertificate(key: firstKey, certificate: firstCertificate)
             try FileManager.default.copyItem(atPath: firstKey, toPath: key)
             try FileManager.default.copyItem(atPath: firstCertificate, toPath: certificate)
-            let gate = try await JobgateInstance.start(
-                dataDirectory: directory,
-                arguments: ["--stop-engine-on-exit", "--tls-cert", certificate, "--tls-key", key],
-                waitForEngine: false)
+            let gate = try await Self.startTLS(directory, certificate: certificate, key: key)
             let curl = try Self.tool("curl")
             let base = "https://127.0.0.1:\(gate.port)"
             func status(trusting authority: String, _ path: String = "/healthz") async throws -> String {
@@ -112,10 +117,7 @@ extension Integration {
             let key = directory + "/key.pem"
             let certificate = directory + "/cert.pem"
             try await Self.makeCertificate(key: key, certificate: certificate)
-            let gate = try await JobgateInstance.start(
-                dataDirectory: directory,
-                arguments: ["--stop-engine-on-exit", "--tls-cert", certificate, "--tls-key", key],
-                waitForEngine: false)
+            let gate = try await Self.startTLS(directory, certificate: certificate, key: key)
             let curl = try Self.tool("curl")
             let base = "https://127.0.0.1:\(gate.port)"
             func call(_ arguments: String...) async throws -> (Int32, String) {
