@@ -7,8 +7,8 @@ extension JobRecord {
         public var description: String { "record field '\(field)' is missing or malformed" }
     }
 
-    /// Reads the JSON form written by `encode(to:)` straight from a `JSONValue` (the fast path for loading many
-    /// snapshot files; `Decodable` gives the same result).
+    /// Reads the JSON form `json(now:)` writes (JobRecord+Encoding) straight from a `JSONValue`: how snapshot files
+    /// and journal entries are loaded.
     /// - Throws: `MalformedRecord` naming the first field that is wrong.
     public init(json: JSONValue) throws {
         func require<T>(_ field: String, _ value: T?) throws -> T {

@@ -47,7 +47,7 @@ public struct JobStats: Sendable, Equatable {
 }
 
 extension JobStats {
-    /// The JSON form (the same as `encode(to:)`).
+    /// The JSON form, as records carry it under `stats`.
     public var json: JSONValue {
         var members: [String: JSONValue] = [
             "duration-seconds": .double(durationSeconds), "bytes-done": bytesDone.map { .int($0) } ?? .null,

@@ -16,8 +16,9 @@ extension JobManager {
     ///
     /// Checked before QEMU sees it: every action's type and data, file names against the image roots, backup
     /// job ids. `grouped` mode is refused up front where QEMU 7.2 would fail late: with a non-backup action
-    /// (QEMU 8.1+ refuses that shape itself, with the same words), and, with two or more backup actions, with a
-    /// node that does not exist, because a late failure there hangs QEMU 7.2's QMP for good (reference 8.6). A
+    /// (QEMU 8.1+ refuses that shape itself, in lower case), and, with two or more backup actions, with a node that
+    /// does not exist, because a late failure there hangs QEMU 7.2's QMP for good (its rollback of the job
+    /// transaction waits for itself; `TransactionTests.groupedHang` shows it). A
     /// hang that still happens is caught by the QMP timeout: the engine is restarted and the jobs are recorded
     /// as ended with it.
     /// - Throws: `JobError` (`.invalidField`, `.transactionRefused`, policy refusals, `.engine(..., .create)`).

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 extension Integration {
-    /// Block-job error policies with a blkdebug node injecting write errors (reference 11.1, scenarios 22-24).
+    /// Block-job error policies with a blkdebug node injecting write errors (QEMU's BlockdevOnError in blockjob.c `block_job_error_action`).
     @Suite struct ErrorPolicyTests {
         /// A raw image behind blkdebug whose writes fail with EIO (every time, or once), attached as `name`.
         func attachFailingTarget(_ gate: JobgateInstance, _ name: String, once: Bool) async throws {

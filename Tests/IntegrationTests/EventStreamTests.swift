@@ -12,7 +12,7 @@ extension Integration {
     /// slow and vanished subscribers, many subscribers.
     @Suite struct EventStreamTests {
         /// One job's events as a readable sequence: `JSC(status)` for status changes (drain pairs removed, as in
-        /// reference section 12), QEMU's names for the others, `JOB_PROGRESS` left out.
+        /// `Scenario.statuses`), QEMU's names for the others, `JOB_PROGRESS` left out.
         static func sequence(_ events: [SSEClient.Event], job: String) -> [String] {
             let mine = events.filter { $0.job == job && $0.name != "JOB_PROGRESS" }
             var dropped = Set<Int>()

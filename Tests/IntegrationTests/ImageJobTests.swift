@@ -133,7 +133,7 @@ extension Integration {
                 try await gate.createJob(
                     #"{"type":"commit","id":"k0","device":"top","top-node":"mid","base-node":"base"}"#)
                 let nonActive = try await gate.waitForJob("k0", status: ["null"])
-                // Reference #7 (iotest 095): a non-active commit never goes ready.
+                // QEMU's iotest 095: a non-active commit never goes ready.
                 #expect(
                     Scenario.statuses(nonActive) == ["created", "running", "waiting", "pending", "concluded", "null"])
                 #expect(nonActive["error"] == nil)

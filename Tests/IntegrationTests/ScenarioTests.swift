@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 extension Integration {
-    /// Scenarios of reference section 12, run through jobgate on a real engine: the status sequence jobgate
+    /// QEMU's job scenarios (as its iotests record them), run through jobgate on a real engine: the status sequence jobgate
     /// records equals QEMU's, and refusals read as QEMU's.
     @Suite struct ScenarioTests {
         /// jobgate with the copy-on-read filter allowed, for `attachWithFront`.

@@ -95,7 +95,7 @@ extension Integration {
                 #expect(failed["error"] == "Input/output error", "\(failed)")
                 #expect(failed["last-io-error"]?["action"] == "report")
                 #expect(cancelled["error"] == "Operation canceled", "\(cancelled)")
-                // Reference #28: the failing member aborts, and the abort cancels the other.
+                // QEMU (job.c, job_completed_txn_abort): the failing member aborts, and the abort cancels the other.
                 #expect(Scenario.statuses(failed) == ["created", "running", "aborting", "concluded", "null"])
                 #expect(Scenario.statuses(cancelled) == ["created", "running", "aborting", "concluded", "null"])
 
@@ -108,7 +108,7 @@ extension Integration {
                 let completed = try await gate.waitForJob("i0", status: ["null"])
                 #expect(alone["error"] == "Input/output error")
                 #expect(completed["error"] == nil, "\(completed)")
-                // Reference #29: the failing member fails alone; the other completes normally.
+                // Without a shared transaction the failing member fails alone; the other completes normally.
                 #expect(Scenario.statuses(alone) == ["created", "running", "aborting", "concluded", "null"])
                 #expect(
                     Scenario.statuses(completed) == ["created", "running", "waiting", "pending", "concluded", "null"])

@@ -86,7 +86,7 @@ extension Integration {
                     try await makeJob(gate, probe, in: status)
                     for verb in JobVerb.allCases where !verb.isAllowed(in: status) {
                         if verb == .resume {
-                            // QEMU checks "not paused" before its verb table (reference 5.2): its words win.
+                            // QEMU checks "not paused" before its verb table (job.c `job_user_resume_locked`): its words win.
                             try await Scenario.expectEngineRefused(
                                 gate, probe, "resume", "Can't resume a job that was not paused")
                             continue

@@ -1,7 +1,7 @@
 import JobModel
 import Testing
 
-/// QEMU's `JobSTT` (job.c), transcribed cell by cell from reference section 3. Row = from, column = to, in QEMU's
+/// QEMU's `JobSTT` (job.c), transcribed cell by cell from QEMU 7.2's job.c. Row = from, column = to, in QEMU's
 /// order U C R P Y S W D X E N. A silent edit of `JobStatus.successors` fails here.
 private let transcribedTransitions: [JobStatus: String] = [
     .undefined: "0 1 0 0 0 0 0 0 0 0 0",

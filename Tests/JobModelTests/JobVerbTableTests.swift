@@ -1,7 +1,7 @@
 import JobModel
 import Testing
 
-/// QEMU's `JobVerbTable` (job.c), transcribed cell by cell from reference section 4. Columns in QEMU's order
+/// QEMU's `JobVerbTable` (job.c), transcribed cell by cell from QEMU 7.2's job.c. Columns in QEMU's order
 /// U C R P Y S W D X E N.
 private let transcribedVerbs: [JobVerb: String] = [
     .cancel: "0 1 1 1 1 1 1 1 0 0 0",

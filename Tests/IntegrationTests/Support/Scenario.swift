@@ -3,14 +3,14 @@ import JobModel
 import TestSupport
 import Testing
 
-/// Helpers for comparing what jobgate saw with QEMU's status sequences (reference section 12).
+/// Helpers for comparing what jobgate saw with QEMU's status sequences (as QEMU's iotests record them).
 enum Scenario {
     /// The longest a `paused`/`standby` may last to count as a drain pair: well under the 50 ms a test holds a
     /// pause it asked for (`holdRequestedPause`).
     static let drainPairLimit = 0.025
 
     /// The statuses a record went through, without QEMU's internal drain pairs: a `paused`/`standby` that
-    /// lasted under `drainPairLimit` before `running`/`ready` came back (reference 13.1; drain pairs last
+    /// lasted under `drainPairLimit` before `running`/`ready` came back (QEMU pauses a job around each drain, job.c `job_pause_point`; drain pairs last
     /// microseconds, a few milliseconds when the machine is busy, and a
     /// pause a test asks for is held with `holdRequestedPause` before it is lifted).
     static func statuses(_ record: JSONValue) -> [String] {
