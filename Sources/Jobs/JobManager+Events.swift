@@ -170,30 +170,23 @@ extension JobManager {
         }
     }
 
-    /// Applies a `JOB_STATUS_CHANGE`: on disk before it is visible. A `created` for an id whose job is gone starts
-    /// a new run of the id.
+    /// Applies a `JOB_STATUS_CHANGE`: on disk before it is visible. `StatusMachine` decides; this carries it out.
     func apply(status next: JobStatus, to id: String, at time: Date) {
-        guard let current = latest(id), current.status != .null || next != .created else {
-            let creation = creations[id]
-            var record = JobRecord(id: id, type: creation?.type, status: next, createdAt: time)
-            record.request = creation?.request
-            if let refusal = pendingRefusals.removeValue(forKey: id) {
-                record.type = record.type ?? refusal.type
-                record.request = record.request ?? refusal.request
-                record.markRefused(because: refusal.reason)
-            }
-            record.run = nextRunNumber(of: id)
+        let context = StatusMachine.Context(
+            creation: creations[id], refusal: pendingRefusals[id], nextRun: nextRunNumber(of: id))
+        let current = latest(id)
+        switch StatusMachine.step(current: current, next: next, id: id, at: time, context: context) {
+        case .newRun(let record):
+            if record.refused { pendingRefusals[id] = nil }
             publishNewRun(record)
-            return
-        }
-        if current.status == .null {
-            // Gone is final; a job of this id that QEMU still reports starts with `created` (handled above).
+        case .enter(let status, _):
+            checkTransition(of: id, from: current!.status, to: status, source: "JOB_STATUS_CHANGE")
+            change(id, durably: true) { $0.enter(status, at: time) }
+        case .ignore:
+            // Gone is final; a job of this id that QEMU still reports starts with `created` (a new run).
             logger.warning(
                 "status change for a job that is gone", metadata: ["job_id": "\(id)", "to": "\(next.rawValue)"])
-            return
         }
-        checkTransition(of: id, from: current.status, to: next, source: "JOB_STATUS_CHANGE")
-        change(id, durably: true) { $0.enter(next, at: time) }
     }
 
     /// The one transition gate: every status change of a record, whatever its source (QEMU's event, a

@@ -1,0 +1,46 @@
+import Foundation
+import JobModel
+
+/// What one `JOB_STATUS_CHANGE` does to jobgate's records: a pure function of the id's current record, the event,
+/// and what jobgate knows of requests under way. `JobManager.apply(status:to:at:)` carries out the step (stages,
+/// persists, publishes); the decision itself is unit-tested here without an actor or a disk
+/// (`StatusMachineTests`).
+enum StatusMachine {
+    /// The outcome of one status change.
+    enum Step: Equatable {
+        /// A new run of the id starts with this record: the id was never seen, or its last job is gone (QEMU lets an
+        /// id be reused once its job is dismissed).
+        case newRun(JobRecord)
+        /// The current run enters `status`. `outsideTable` when QEMU's transition table (`job.c` `JobSTT`) has no
+        /// such transition: applied anyway, since QEMU says so, and reported.
+        case enter(JobStatus, outsideTable: Bool)
+        /// Nothing changes: a status for a run that is over (`null` is final) that does not start a new one.
+        case ignore
+    }
+
+    /// What jobgate knows of the request that may have created the job.
+    struct Context {
+        /// The type and the request body of a creation under way for this id (`JobManager.creations`).
+        var creation: (type: JobType, request: JSONValue)?
+        /// The refusal of a command that created and rolled back this id (`JobManager.pendingRefusals`).
+        var refusal: JobManager.PendingRefusal?
+        /// The run number a new run of the id gets.
+        var nextRun: Int
+    }
+
+    static func step(current: JobRecord?, next: JobStatus, id: String, at time: Date, context: Context) -> Step {
+        guard let current, current.status != .null || next != .created else {
+            var record = JobRecord(id: id, type: context.creation?.type, status: next, createdAt: time)
+            record.request = context.creation?.request
+            if let refusal = context.refusal {
+                record.type = record.type ?? refusal.type
+                record.request = record.request ?? refusal.request
+                record.markRefused(because: refusal.reason)
+            }
+            record.run = context.nextRun
+            return .newRun(record)
+        }
+        if current.status == .null { return .ignore }
+        return .enter(next, outsideTable: current.status != next && !current.status.canTransition(to: next))
+    }
+}
