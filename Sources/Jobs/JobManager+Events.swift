@@ -161,7 +161,7 @@ extension JobManager {
     /// those whose events made a record already, or at their `created` (`pendingRefusals`).
     func noteRefusal(of ids: [String], since start: Date, reason: String) {
         for id in ids {
-            if let record = book.record(id), record.createdAt >= start, !record.refused {
+            if let record = latest(id), record.createdAt >= start, !record.refused {
                 change(id, durably: true) { $0.markRefused(because: reason) }
             } else {
                 pendingRefusals[id] = PendingRefusal(

@@ -47,6 +47,10 @@ extension Integration {
             private var histories: [String: [String]] = [:]
             private(set) var refusals = 0
             private(set) var unexpected: [String] = []
+            /// Jobs whose `resume` was refused with 507: left paused until the client tries again.
+            private(set) var refusedResumes: Set<String> = []
+
+            func noteRefusedResume(_ id: String) { lock.withLock { _ = refusedResumes.insert(id) } }
 
             /// Checks one answer; notes the record it carries, if any.
             func note(_ what: String, _ answer: HTTP.Result) {
@@ -88,7 +92,9 @@ extension Integration {
                     #"{"type":"backup","id":"c\#(round)","device":"src","target":"t\#(round)","sync":"full","speed":16777216,"auto-dismiss":false}"#
                 ))
             for verb in ["pause", "resume"] {
-                ledger.note("\(verb) c\(round)", try await gate.http.post("/jobs/c\(round)/\(verb)"))
+                let answer = try await gate.http.post("/jobs/c\(round)/\(verb)")
+                ledger.note("\(verb) c\(round)", answer)
+                if verb == "resume" && answer.status == 507 { ledger.noteRefusedResume("c\(round)") }
             }
             if round > 0 {
                 let earlier = try await gate.http.get("/jobs/c\(round - 1)")
@@ -169,6 +175,8 @@ extension Integration {
                 round += 1
             }
             #expect(ledger.refusals == refusalsBefore, "507 after jobgate said it had resumed")
+            // A client tries a refused resume again once jobgate takes changes (a job it leaves paused never ends).
+            for id in ledger.refusedResumes { _ = try await gate.http.post("/jobs/\(id)/resume") }
             // The events QEMU sent while the disk failed were held, and are published now: every job ran to its end.
             var unfinished: [String] = []
             let allEnded = try await eventually(timeout: .seconds(20)) {
