@@ -123,17 +123,20 @@ public final class JobBook: Sendable {
         }
     }
 
-    /// Keeps the JSON text of a record that can no longer change, for later pages (ignored for live records).
-    public func cacheJSON(_ json: Data, for record: JobRecord) {
-        guard record.finalStats != nil, record.status == .null else { return }
-        state.withLock { state in
-            if state.current[record.id] == record { state.json[record.runKey] = json }
+    /// The JSON text of `record` as the API serves it: the stored text of a record that can no longer change
+    /// (always there for partial ones; made once, on first read, and kept for the next), else made now. The
+    /// memo is the book's own: what the records say still changes only through `JobManager`.
+    public func text(of record: JobRecord, now: Date) -> Data {
+        if let stored = state.withLock({ $0.json[record.runKey] }) { return stored }
+        let text = record.json(now: now).serialized()
+        if record.finalStats != nil, record.status == .null {
+            state.withLock { state in
+                if state.current[record.id] == record || state.earlier[record.id]?.contains(record) == true {
+                    state.json[record.runKey] = text
+                }
+            }
         }
-    }
-
-    /// The stored JSON text of `record`, if it is one that can no longer change (always there for partial ones).
-    public func storedText(of record: JobRecord) -> Data? {
-        state.withLock { $0.json[record.runKey] }
+        return text
     }
 
     /// The current run of `id`, if any.

@@ -26,12 +26,8 @@ public struct JobRoutes: Sendable {
                 if index > 0 { body.append(UInt8(ascii: ",")) }
                 if query.summary {
                     body += JobListQuery.summary(item.record).serialized()
-                } else if let json = item.json {
-                    body += json
                 } else {
-                    let json = item.record.json(now: now).serialized()
-                    manager.book.cacheJSON(json, for: item.record)
-                    body += json
+                    body += item.json ?? manager.book.text(of: item.record, now: now)
                 }
             }
             body += Data(#"],"next-cursor":"#.utf8) + next.serialized() + Data("}\n".utf8)
@@ -46,7 +42,7 @@ public struct JobRoutes: Sendable {
             var body = Data(#"{"runs":["#.utf8)
             for (index, run) in runs.enumerated() {
                 if index > 0 { body.append(UInt8(ascii: ",")) }
-                body += manager.book.storedText(of: run) ?? run.json(now: now).serialized()
+                body += manager.book.text(of: run, now: now)
             }
             body += Data("]}\n".utf8)
             return Response(status: 200, headers: [("Content-Type", "application/json")], body: body)
@@ -111,7 +107,7 @@ public struct JobRoutes: Sendable {
             members["stats"] = .object(stats)
             return Response.json(.object(members), status: status)
         }
-        guard let text = book.storedText(of: record) else { return Response.json(record, status: status) }
+        let text = book.text(of: record, now: Date())
         return Response(status: status, headers: [("Content-Type", "application/json")], body: text + Data("\n".utf8))
     }
 
