@@ -130,12 +130,11 @@ public struct Responder: Sendable {
 
     /// Renders any error as problem+json; errors that are not `ProblemConvertible` are logged and become 500.
     public func render(_ error: any Error, for request: Request) -> Response {
-        if let convertible = error as? any ProblemConvertible {
-            return convertible.problem.response(instance: request.path)
+        if !(error is any ProblemConvertible) {
+            logger.error(
+                "unhandled error",
+                metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
         }
-        logger.error(
-            "unhandled error",
-            metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
-        return Problem.internalError().response(instance: request.path)
+        return Problem.of(error).response(instance: request.path)
     }
 }

@@ -50,6 +50,14 @@ public protocol ProblemConvertible: Error {
     var problem: Problem { get }
 }
 
+extension Problem {
+    /// The one path from any error to problem+json: a `ProblemConvertible`'s problem, or `internal` (500) for
+    /// anything else (`Responder.render` logs those).
+    static func of(_ error: any Error) -> Problem {
+        (error as? any ProblemConvertible)?.problem ?? .internalError()
+    }
+}
+
 extension Problem: ProblemConvertible {
     public var problem: Problem { self }
 }

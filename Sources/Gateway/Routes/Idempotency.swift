@@ -32,18 +32,19 @@ struct Idempotency: Sendable {
                 detail: "a request with the Idempotency-Key '\(key)' is still being handled; retry shortly",
                 headers: ["Retry-After": "1"])
         case .proceed:
+            // The answer the client gets is kept for a retry, a 500 included (Responder.render logs that one).
             let response: Response
+            var unhandled: (any Error)?
             do {
                 response = try await handler()
-            } catch let convertible as any ProblemConvertible {
-                response = convertible.problem.response(instance: request.path)
             } catch {
-                ledger.finish(key: scoped, body: request.body, status: 500, headers: [:], answer: Data())
-                throw error
+                response = Problem.of(error).response(instance: request.path)
+                if !(error is any ProblemConvertible) { unhandled = error }
             }
             ledger.finish(
                 key: scoped, body: request.body, status: response.status,
                 headers: Dictionary(response.headers, uniquingKeysWith: { _, last in last }), answer: response.body)
+            if let unhandled { throw unhandled }
             return response
         }
     }
