@@ -211,6 +211,14 @@ public actor QMPClient: QMPExecuting {
         case .failure(let id, let error):
             if let id = id?.intValue {
                 finish(id, with: .failure(QMPError.command(error)))
+            } else if let oldest = pending.keys.min() {
+                // QEMU could not read a command (its JSON parser refused it, e.g. a noncharacter such as U+FDD0 in a string: "invalid
+                // UTF-8 sequence in string"), so it answers without the id. The monitor answers in order, so
+                // the refusal is the oldest command's; without this it would wait for its timeout.
+                logger.warning(
+                    "QMP error without id, taken as the answer to the oldest command",
+                    metadata: ["class": "\(error.errorClass)", "desc": "\(error.description)"])
+                finish(oldest, with: .failure(QMPError.command(error)))
             } else {
                 logger.warning(
                     "QMP error without id", metadata: ["class": "\(error.errorClass)", "desc": "\(error.description)"])

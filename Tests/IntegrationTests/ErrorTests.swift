@@ -128,5 +128,23 @@ extension Integration {
                 try await gate.waitForJob("slow", status: ["null"])
             }
         }
+
+        @Test(
+            "a command QEMU's JSON parser refuses (a Unicode noncharacter in a string) is QEMU's refusal at once, not a timeout"
+        )
+        func unreadableCommand() async throws {
+            try await JobgateInstance.with { gate in
+                try await gate.attachSourceAndTarget(filled: "1M")
+                let started = ContinuousClock.now
+                let refused = try await gate.http.post(
+                    "/transactions",
+                    #"{"actions":[{"type":"block-dirty-bitmap-remove","data":{"node":"u\ufdd0","name":"b"}}]}"#)
+                #expect(refused.status == 422, "\(refused.text)")
+                #expect(
+                    refused.json?["desc"] == "JSON parse error, invalid UTF-8 sequence in string", "\(refused.text)")
+                #expect(ContinuousClock.now - started < .seconds(5), "the refusal waited for the QMP timeout")
+                #expect(try await gate.http.get("/readyz").status == 200)
+            }
+        }
     }
 }
