@@ -179,8 +179,8 @@ extension JobManager {
         case .newRun(let record):
             if record.refused { pendingRefusals[id] = nil }
             publishNewRun(record)
-        case .enter(let status, _):
-            checkTransition(of: id, from: current!.status, to: status, source: "JOB_STATUS_CHANGE")
+        case .enter(let status, let outsideTable):
+            if outsideTable { reportOutsideTable(id, from: current!.status, to: status, source: "JOB_STATUS_CHANGE") }
             change(id, durably: true) { $0.enter(status, at: time) }
         case .ignore:
             // Gone is final; a job of this id that QEMU still reports starts with `created` (a new run).
@@ -189,12 +189,17 @@ extension JobManager {
         }
     }
 
-    /// The one transition gate: every status change of a record, whatever its source (QEMU's event, a
-    /// `query-jobs` answer after reconnecting, jobgate closing a job the engine lost), is checked here against
-    /// QEMU's transition table (`JobStatus.canTransition`, `job.c`), and one outside it is reported. It is
-    /// applied anyway: QEMU's word (or the engine's loss) is what happened.
+    /// The transition gate for the changes `StatusMachine` does not decide (a `query-jobs` answer after
+    /// reconnecting, jobgate closing a job the engine lost): each is checked against QEMU's transition table by
+    /// the same rule (`StatusMachine.isOutsideTable`), and one outside it is reported as events' are. It is applied
+    /// anyway: QEMU's word (or the engine's loss) is what happened.
     func checkTransition(of id: String, from current: JobStatus, to next: JobStatus, source: String) {
-        guard current != next, !current.canTransition(to: next) else { return }
+        guard StatusMachine.isOutsideTable(current, next) else { return }
+        reportOutsideTable(id, from: current, to: next, source: source)
+    }
+
+    /// Reports a status change outside QEMU's transition table (`StatusMachine.isOutsideTable`).
+    private func reportOutsideTable(_ id: String, from current: JobStatus, to next: JobStatus, source: String) {
         logger.warning(
             "status change outside QEMU's transition table",
             metadata: [

@@ -171,11 +171,7 @@ extension JobManager {
     private func checkBitmapsToEnable(_ actions: [(kind: TransactionAction, data: [String: JSONValue])]) async throws {
         for (_, data) in actions.filter({ $0.kind == .blockDirtyBitmapEnable }) {
             let lookup: JSONValue = .object(["node": data["node"] ?? .null, "name": data["name"] ?? .null])
-            do {
-                _ = try await engine.execute("x-debug-block-dirty-bitmap-sha256", arguments: lookup)
-            } catch let error as QMPError {
-                throw JobError.engine(EngineFailure(error), operation: .create)
-            }
+            try await engine.run("x-debug-block-dirty-bitmap-sha256", lookup, during: .create)
         }
     }
 

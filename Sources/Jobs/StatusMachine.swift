@@ -41,6 +41,12 @@ enum StatusMachine {
             return .newRun(record)
         }
         if current.status == .null { return .ignore }
-        return .enter(next, outsideTable: current.status != next && !current.status.canTransition(to: next))
+        return .enter(next, outsideTable: isOutsideTable(current.status, next))
+    }
+
+    /// Whether a change from `current` to `next` is one QEMU's transition table (`job.c` `JobSTT`) does not have;
+    /// staying in a status is not a change.
+    static func isOutsideTable(_ current: JobStatus, _ next: JobStatus) -> Bool {
+        current != next && !current.canTransition(to: next)
     }
 }

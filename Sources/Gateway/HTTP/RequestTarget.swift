@@ -21,9 +21,7 @@ enum RequestTarget {
         } else {
             return nil
         }
-        return Problem(
-            "invalid-path", title: "Invalid request path", status: 400,
-            detail: "the request path holds \(what); paths must name their segments exactly")
+        return .invalidPath("the request path holds \(what); paths must name their segments exactly")
     }
 
     /// The refusal of query arguments holding an encoded NUL byte, or nil.

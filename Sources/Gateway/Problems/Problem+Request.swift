@@ -1,5 +1,10 @@
 extension Problem {
     /// A query parameter jobgate does not know, or whose value it cannot use (400 `invalid-query`).
+    /// A path jobgate refuses to read (400 `invalid-path`).
+    static func invalidPath(_ detail: String) -> Problem {
+        Problem("invalid-path", title: "Invalid request path", status: 400, detail: detail)
+    }
+
     static func invalidQuery(_ parameter: String, _ detail: String) -> Problem {
         Problem(
             "invalid-query", title: "Invalid query parameter", status: 400, detail: detail,

@@ -31,11 +31,8 @@ public struct EventRoutes: Sendable {
             try manager.book.requireRestored()
             // The request is checked first: a bad one is 400 whether or not the job exists.
             guard QEMUIdentifier.isWellFormed(id) else {
-                throw Problem(
-                    "invalid-path", title: "Invalid request path", status: 400,
-                    detail:
-                        "'\(id)' cannot be a job id (QEMU's grammar: an ASCII letter, then letters, digits, '-', '.', '_')"
-                )
+                throw Problem.invalidPath(
+                    "'\(id)' cannot be a job id (QEMU's grammar: an ASCII letter, then letters, digits, '-', '.', '_')")
             }
             _ = try EventStreamQuery(query: request.query, headers: request.headers, job: id)
             // 204 tells an EventSource to stop reconnecting: there is no such job (any more).
