@@ -10,7 +10,7 @@ extension FinishedArchive {
     /// A record the archive already holds is superseded by the new line.
     /// - Parameter records: each record (`null`, with final stats) and its full JSON text, which holds no newline.
     /// - Throws: `StoreError.io`; the records not yet on disk are then not in the archive.
-    func append(_ records: [(record: JobRecord, text: Data)]) throws {
+    func append(records: [(record: JobRecord, text: Data)]) throws {
         guard !records.isEmpty else { return }
         for (record, text) in records where text.contains(UInt8(ascii: "\n")) {
             throw StoreError.io(step: "archive \(record.id)", reason: "the record text holds a newline")
@@ -66,7 +66,7 @@ extension FinishedArchive {
     /// Removes records (`id~run`; keys the archive does not hold are ignored). A segment left without records is
     /// deleted; any other affected segment has its survivors written into a new segment, then is deleted.
     /// - Throws: `StoreError.io`; segments not yet rewritten keep their records.
-    func remove(_ keys: Set<String>) throws {
+    func remove(keys: Set<String>) throws {
         ensureLoaded()
         try state.withLock { state in
             var bySegment: [Int: Set<String>] = [:]
@@ -88,7 +88,7 @@ extension FinishedArchive {
     /// Writes the records `segment` still owns, except `removed`, into a new segment (whole files, atomically).
     private func rewrite(_ segment: Int, without removed: Set<String>, in state: inout State) throws {
         let bytes = try MappedFile.read(path(segment, "index")) ?? []
-        let data = try MappedFile.map(path(segment, "data"))
+        let data = try MappedFile.map(path: path(segment, "data"))
         var seen = Set<String>()
         var survivors: [(record: JobRecord, text: Data)] = []
         for entry in JobRecord.archiveIndex(bytes, version: SnapshotStore.schemaVersion).entries.reversed() {

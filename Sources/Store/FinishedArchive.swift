@@ -58,7 +58,7 @@ final class FinishedArchive: Sendable {
     }
 
     /// Whether the archive holds the record `key` (`id~run`).
-    func contains(_ key: String) -> Bool {
+    func holds(_ key: String) -> Bool {
         ensureLoaded()
         return state.withLock { $0.owner[key] != nil }
     }
@@ -120,7 +120,7 @@ final class FinishedArchive: Sendable {
         let data: Data
         do {
             bytes = try MappedFile.read(indexPath) ?? []
-            data = try MappedFile.map(path(segment, "data"))
+            data = try MappedFile.map(path: path(segment, "data"))
         } catch {
             logger.error("could not read an archive segment", metadata: ["segment": "\(segment)", "error": "\(error)"])
             return nil

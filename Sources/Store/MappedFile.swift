@@ -9,7 +9,7 @@ import Foundation
 enum MappedFile {
     /// Maps the whole file at `path` as it is now; bytes appended later are not part of the mapping.
     /// - Throws: `StoreError.io`.
-    static func map(_ path: String) throws -> Data {
+    static func map(path: String) throws -> Data {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw StoreError.io(step: "open \(path)", reason: String(cString: strerror(errno)))

@@ -93,7 +93,7 @@ public final class SnapshotStore: Sendable {
     func write(_ records: [JobRecord]) throws {
         let finished = records.filter(Self.isFinished)
         if !finished.isEmpty {
-            try archive.append(finished.map { ($0, $0.json(now: Date()).serialized()) })
+            try archive.append(records: finished.map { ($0, $0.json(now: Date()).serialized()) })
             for record in finished { unlink(directory + "/" + Self.fileName(of: record)) }
         }
         try AtomicFile.write(
@@ -124,7 +124,7 @@ public final class SnapshotStore: Sendable {
 
     /// Deletes runs (retention): their snapshot files or archive entries.
     /// - Throws: `StoreError.io`.
-    public func remove(_ records: [JobRecord]) throws {
+    public func removeNow(_ records: [JobRecord]) throws {
         writeLock.lock()
         defer { writeLock.unlock() }
         try delete(records)
@@ -137,7 +137,7 @@ public final class SnapshotStore: Sendable {
         for record in records {
             let name = Self.fileName(of: record)
             pending.withLock { _ = $0.records.removeValue(forKey: name) }
-            if archive.contains(record.runKey) {
+            if archive.holds(record.runKey) {
                 archived.insert(record.runKey)
                 continue
             }
@@ -146,7 +146,7 @@ public final class SnapshotStore: Sendable {
                 throw StoreError.io(step: "unlink \(path)", reason: String(cString: strerror(errno)))
             }
         }
-        try archive.remove(archived)
+        try archive.remove(keys: archived)
         try AtomicFile.syncDirectory(directory)
     }
 
@@ -163,7 +163,7 @@ public final class SnapshotStore: Sendable {
                     && access(directory + "/" + Self.fileName(of: loaded.record), F_OK) == 0
             }
             do {
-                try archive.append(chunk.map { ($0.record, $0.json!) })
+                try archive.append(records: chunk.map { ($0.record, $0.json!) })
             } catch {
                 logger.error("could not archive finished records", metadata: ["error": "\(error)"])
                 return
@@ -216,7 +216,7 @@ public final class SnapshotStore: Sendable {
         let archived = archive.load()
         let files = names.filter { name in
             guard name.hasSuffix(".json") else { return false }
-            guard let key = Self.runKey(ofFileName: name), archive.contains(key) else { return true }
+            guard let key = Self.runKey(ofFileName: name), archive.holds(key) else { return true }
             unlink(directory + "/" + name)  // archived just before a crash
             return false
         }
@@ -238,7 +238,7 @@ public final class SnapshotStore: Sendable {
                         } else {
                             Loaded(record: try Self.decode(data, file: name), json: Self.recordText(of: data))
                         }
-                    if Self.runKey(ofFileName: name) == nil, archive.contains(loaded.record.runKey) {
+                    if Self.runKey(ofFileName: name) == nil, archive.holds(loaded.record.runKey) {
                         unlink(directory + "/" + name)  // archived just before a crash
                     } else {
                         records.append(loaded)

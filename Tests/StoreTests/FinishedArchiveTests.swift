@@ -65,7 +65,7 @@ import Testing
         try bytes.prefix(bytes.count - 20).write(to: URL(fileURLWithPath: index))
         let archive = try makeArchive(capacity: 10)
         #expect(archive.load().map(\.key) == ["a~1"])
-        try archive.append([finished("c")])
+        try archive.append(records: [finished("c")])
         #expect(try makeArchive(capacity: 10).load().map(\.key).sorted() == ["a~1", "c~1"])
         #expect(!FileManager.default.fileExists(atPath: quarantine))
     }
@@ -94,11 +94,11 @@ import Testing
     @Test("removal deletes emptied segments and rewrites the others with their survivors")
     func removal() throws {
         let archive = try makeArchive()
-        try archive.append((0..<6).map { finished("r\($0)") })
-        try archive.remove(["r0~1", "r1~1", "r2~1", "r4~1", "unknown~1"])
+        try archive.append(records: (0..<6).map { finished("r\($0)") })
+        try archive.remove(keys: ["r0~1", "r1~1", "r2~1", "r4~1", "unknown~1"])
         #expect(try files() == ["3.data", "3.index"])
         #expect(try makeArchive().load().map(\.key).sorted() == ["r3~1", "r5~1"])
-        #expect(!archive.contains("r4~1") && archive.contains("r5~1"))
+        #expect(!archive.holds("r4~1") && archive.holds("r5~1"))
     }
 
     @Test("after a crash a record in two segments loads once; a data file without its index is deleted")
