@@ -14,6 +14,8 @@ if ! cmp -s requirements-test.txt .venv-test/requirements-test.txt; then
 fi
 export JOBGATE_TEST_VENV="$PWD/.venv-test"
 swift format lint --strict -r Sources Tests
+# No lock held across a system call that can block; Mutex the one kind of lock (see the script).
+python3 scripts/check-locks.py
 swift build --product jobgate
 export JOBGATE_BINARY="$(swift build --show-bin-path)/jobgate"
 swift test "$@"

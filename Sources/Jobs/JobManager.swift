@@ -6,9 +6,15 @@ import Store
 
 /// Turns job requests into QMP commands and QMP events into job records.
 ///
-/// Runs on its own actor: it is the only writer of `book`, and it applies engine signals in wire order. Reads that
+/// Runs on its own actor, on a thread of its own (`ManagerThread`): it is the only writer of `book`, and it applies
+/// engine signals in wire order. Reads that
 /// need no engine round trip go to `book` directly, from any thread.
 public actor JobManager {
+    /// Runs on `ManagerThread`, so that the journal's fdatasync it waits for never blocks the cooperative pool.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        ManagerThread.shared.asUnownedSerialExecutor()
+    }
+
     /// The records, for lock-free-of-actor reads.
     public nonisolated let book: JobBook
     let engine: any QMPExecuting

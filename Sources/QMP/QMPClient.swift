@@ -29,12 +29,19 @@ public actor QMPClient: QMPExecuting {
 
     private var state = State.disconnected
     private var nextID: Int64 = 1
-    private var pending:
-        [Int64: (command: String, timeout: Duration, continuation: CheckedContinuation<JSONValue, any Error>)] = [:]
+    private var pending: [Int64: Pending] = [:]
+
+    private struct Pending {
+        var command: String
+        var timeout: Duration
+        var deadline: ContinuousClock.Instant
+        var continuation: CheckedContinuation<JSONValue, any Error>
+    }
     /// Since when the engine has not answered a liveness probe (`probeLiveness`); nil while it answers. Commands
     /// fail fast meanwhile.
     private var unresponsiveSince: ContinuousClock.Instant?
-    private var timeouts: [Int64: Task<Void, Never>] = [:]
+    /// The one timer of all pending commands (`watchDeadlines`), and the deadline it sleeps until.
+    private var deadlineTimer: (task: Task<Void, Never>, until: ContinuousClock.Instant)?
     private var disconnectWaiters: [CheckedContinuation<Void, Never>] = []
     private var isProbing = false
     /// True when the last connection was dropped because the engine stopped answering (a command timed out, and
@@ -121,11 +128,9 @@ public actor QMPClient: QMPExecuting {
         var message: [String: JSONValue] = ["execute": .string(command), "id": .int(id)]
         if let arguments { message["arguments"] = arguments }
         return try await withCheckedThrowingContinuation { continuation in
-            pending[id] = (command, timeout, continuation)
-            timeouts[id] = Task {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { self.expire(id) }
-            }
+            let deadline = ContinuousClock.now + timeout
+            pending[id] = Pending(command: command, timeout: timeout, deadline: deadline, continuation: continuation)
+            armDeadlineTimer(for: deadline)
             if !connection.send(.object(message), passing: descriptors) {
                 finish(id, with: .failure(QMPError.disconnected))
             }
@@ -228,8 +233,33 @@ public actor QMPClient: QMPExecuting {
         }
     }
 
+    /// Makes sure the timer wakes by `deadline`: one task for all pending commands, replaced only when a command
+    /// comes with an earlier deadline than the one it sleeps until.
+    private func armDeadlineTimer(for deadline: ContinuousClock.Instant) {
+        if let timer = deadlineTimer, timer.until <= deadline { return }
+        deadlineTimer?.task.cancel()
+        deadlineTimer = (Task { await self.watchDeadlines(sleepingUntil: deadline) }, deadline)
+    }
+
+    /// The timer loop: sleeps until the earliest deadline, expires every command past its own, and goes on while
+    /// commands are pending.
+    private func watchDeadlines(sleepingUntil first: ContinuousClock.Instant) async {
+        var until = first
+        while true {
+            try? await Task.sleep(until: until, clock: .continuous)
+            if Task.isCancelled { return }
+            let now = ContinuousClock.now
+            for (id, entry) in pending.sorted(by: { $0.key < $1.key }) where entry.deadline <= now { expire(id) }
+            guard let next = pending.values.map(\.deadline).min() else {
+                deadlineTimer = nil
+                return
+            }
+            until = next
+            deadlineTimer?.until = next
+        }
+    }
+
     private func finish(_ id: Int64, with result: Result<JSONValue, any Error>) {
-        timeouts.removeValue(forKey: id)?.cancel()
         guard let entry = pending.removeValue(forKey: id) else { return }
         entry.continuation.resume(with: result)
     }

@@ -24,36 +24,46 @@ import Synchronization
 /// passes `maximumBytes` it becomes `journal.1.jsonl`, replacing the previous one, but only once the checkpoint
 /// covers every record line of the file that would be dropped: until then the current file grows on.
 ///
-/// Safe from any thread; appends are serialised under one lock (the one fdatasync of a batch runs under it). Lines
-/// are written in place into zeros laid down ahead (`JournalFile`), so that fdatasync writes data only. The file
-/// is closed after `idleClose` without appends, so an idle jobgate holds no file of the data directory open for
-/// writing (a read-only remount is not refused as busy).
+/// Safe from any thread. The file is owned by one serial queue (`writer`): appends, rotation and the idle close run
+/// there one at a time, and an append waits for its turn and its fdatasync. No lock is held across the file's
+/// system calls; the lock guards only the numbers other threads read. Lines are written in place into zeros laid
+/// down ahead (`JournalFile`), so that fdatasync writes data only. The file is closed after `idleClose` without
+/// appends, so an idle jobgate holds no file of the data directory open for writing (a read-only remount is not
+/// refused as busy).
 public final class EventJournal: Sendable {
     public let directory: String
     private let maximumBytes: Int
 
-    private struct State {
+    /// What only `writer` touches.
+    private final class WriterState: @unchecked Sendable {
         var file: JournalFile
         /// When the last append was made, and whether a check to close the idle file is queued.
         var lastAppend = ContinuousClock.now
         var closeQueued = false
-        /// The last log sequence number handed out (record and forget lines).
-        var lsn: UInt64 = 0
         /// The highest log sequence number in the previous file (what a rotation would drop).
         var previousLSN: UInt64 = 0
+
+        init(file: JournalFile) { self.file = file }
+    }
+
+    /// The numbers other threads read or set.
+    private struct Numbers {
+        /// The last log sequence number handed out (record and forget lines).
+        var lsn: UInt64 = 0
         /// The log sequence number through which the checkpoint covers.
         var checkpointed: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let writer = DispatchQueue(label: "jobgate.journal.writer")
+    private let owned: WriterState
+    private let numbers = Mutex(Numbers())
     private let idleClose: Duration
-    private let closer = DispatchQueue(label: "jobgate.journal.close")
 
     public init(dataDirectory: String, maximumBytes: Int = 8 << 20, idleClose: Duration = .milliseconds(20)) throws {
         directory = dataDirectory + "/events"
         self.maximumBytes = maximumBytes
         self.idleClose = idleClose
-        state = Mutex(State(file: JournalFile(path: directory + "/journal.jsonl")))
+        owned = WriterState(file: JournalFile(path: directory + "/journal.jsonl"))
         try DataDirectory.makePrivateDirectory(directory)
     }
 
@@ -62,7 +72,7 @@ public final class EventJournal: Sendable {
 
     /// The last log sequence number handed out.
     public var lastLSN: UInt64 {
-        state.withLock { $0.lsn }
+        numbers.withLock { $0.lsn }
     }
 
     /// Appends one event; `durable`: fdatasync'd before it returns (without, it survives a crash of jobgate but
@@ -83,15 +93,16 @@ public final class EventJournal: Sendable {
     }
 
     /// Appends, in this order, changes of the records and events, with one write and, if `durable`, one
-    /// fdatasync for all.
+    /// fdatasync for all; returns when they are written (and synced). Runs on `writer`, the caller waiting.
     /// - Returns: the log sequence number of the last change (the last one handed out if there is none).
     /// - Throws: `StoreError.io`; nothing is logged then (what was written of the batch is zeroed again).
     @discardableResult
     public func append(changes: [Change] = [], events: [JSONValue], durable: Bool) throws -> UInt64 {
-        try state.withLock { state in
-            guard !changes.isEmpty || !events.isEmpty else { return state.lsn }
+        try writer.sync {
+            // Only `writer` hands out numbers, so the last one cannot move meanwhile.
+            var lsn = lastLSN
+            guard !changes.isEmpty || !events.isEmpty else { return lsn }
             var lines = Data()
-            var lsn = state.lsn
             for change in changes {
                 lsn += 1
                 lines.append(contentsOf: Array(#"{"lsn":\#(lsn),"#.utf8))
@@ -112,13 +123,13 @@ public final class EventJournal: Sendable {
                 lines.append(event.serialized())
                 lines.append(UInt8(ascii: "\n"))
             }
-            try rotateIfDue(&state, adding: lines.count)
-            try state.file.append(lines, durable: durable)
-            state.lsn = lsn
-            state.lastAppend = .now
-            if !state.closeQueued {
-                state.closeQueued = true
-                closer.asyncAfter(deadline: .now() + idleClose.seconds) { [self] in closeIfIdle() }
+            try rotateIfDue(adding: lines.count)
+            try owned.file.append(lines, durable: durable)
+            numbers.withLock { [lsn] in $0.lsn = lsn }
+            owned.lastAppend = .now
+            if !owned.closeQueued {
+                owned.closeQueued = true
+                writer.asyncAfter(deadline: .now() + idleClose.seconds) { [self] in closeIfIdle() }
             }
             return lsn
         }
@@ -127,30 +138,28 @@ public final class EventJournal: Sendable {
     /// The checkpoint now covers every record line through `lsn`: the previous file may be dropped once it holds
     /// nothing newer. Called by `SnapshotStore` after a checkpoint is durable, from its queue.
     public func noteCheckpoint(through lsn: UInt64) {
-        state.withLock { $0.checkpointed = max($0.checkpointed, lsn) }
+        numbers.withLock { $0.checkpointed = max($0.checkpointed, lsn) }
     }
 
     /// Rotates the current file if the append would take it past `maximumBytes` and the checkpoint covers the
-    /// previous file (see the type's documentation).
-    private func rotateIfDue(_ state: inout State, adding count: Int) throws {
-        let size = try state.file.dataSize()
-        guard size > 0, size + count > maximumBytes, state.previousLSN <= state.checkpointed else { return }
-        try state.file.rename(to: previousPath)
-        state.previousLSN = state.lsn
+    /// previous file (see the type's documentation). On `writer`.
+    private func rotateIfDue(adding count: Int) throws {
+        let size = try owned.file.dataSize()
+        let (lsn, checkpointed) = numbers.withLock { ($0.lsn, $0.checkpointed) }
+        guard size > 0, size + count > maximumBytes, owned.previousLSN <= checkpointed else { return }
+        try owned.file.rename(to: previousPath)
+        owned.previousLSN = lsn
     }
 
-    /// Closes the file if nothing was appended for `idleClose`; otherwise looks again later. On `closer`.
+    /// Closes the file if nothing was appended for `idleClose`; otherwise looks again later. On `writer`.
     private func closeIfIdle() {
-        let again = state.withLock { state -> Duration? in
-            let idle = ContinuousClock.now - state.lastAppend
-            guard idle < idleClose else {
-                state.file.close()
-                state.closeQueued = false
-                return nil
-            }
-            return idleClose - idle
+        let idle = ContinuousClock.now - owned.lastAppend
+        guard idle < idleClose else {
+            owned.file.close()
+            owned.closeQueued = false
+            return
         }
-        if let again { closer.asyncAfter(deadline: .now() + again.seconds) { [self] in closeIfIdle() } }
+        writer.asyncAfter(deadline: .now() + (idleClose - idle).seconds) { [self] in closeIfIdle() }
     }
 
     /// What start-up replays.
@@ -178,10 +187,10 @@ public final class EventJournal: Sendable {
     /// start, before the first append: it also sets where numbering goes on.
     public func load(eventLimit: Int, checkpoint: UInt64) -> Replay {
         let (replay, highest, previousHighest) = read(eventLimit: eventLimit, checkpoint: checkpoint)
-        state.withLock { state in
-            state.lsn = max(state.lsn, highest, checkpoint)
-            state.previousLSN = previousHighest
-            state.checkpointed = max(state.checkpointed, checkpoint)
+        writer.sync { owned.previousLSN = previousHighest }
+        numbers.withLock { numbers in
+            numbers.lsn = max(numbers.lsn, highest, checkpoint)
+            numbers.checkpointed = max(numbers.checkpointed, checkpoint)
         }
         return replay
     }

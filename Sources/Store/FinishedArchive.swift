@@ -90,6 +90,7 @@ final class FinishedArchive: Sendable {
         let total = reads.values.reduce(0) { $0 + $1.count }
         var loaded: [Loaded] = []
         loaded.reserveCapacity(total)
+        var empty: [Int] = []
         state.withLock { state in
             state = State()
             state.owner.reserveCapacity(total)
@@ -105,10 +106,11 @@ final class FinishedArchive: Sendable {
                 }
                 if state.live[segment, default: 0] == 0 {
                     state.lines[segment] = nil
-                    deleteSegment(segment)
+                    empty.append(segment)
                 }
             }
         }
+        for segment in empty { deleteSegment(segment) }
         return loaded
     }
 

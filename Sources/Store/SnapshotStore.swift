@@ -24,14 +24,15 @@ public final class SnapshotStore: Sendable {
     public let directory: String
     public let quarantineDirectory: String
     let logger: Logger
-    let queue = DispatchQueue(label: "jobgate.store.checkpoint")
+    /// The store's writer: every write of record files, the archive and the marker runs here, one at a time and in
+    /// order (so an older pending state can never land after a newer `save`). Synchronous callers wait with
+    /// `queue.sync`; no lock is held across the files.
+    let queue = DispatchQueue(label: "jobgate.store.writer")
     let flushDelay: Double
     /// What the next checkpoint writes (see `Pending`).
     let pending = Mutex(Pending())
     /// The log sequence number the last durable checkpoint covers (the marker file's content).
     let checkpointed: Mutex<UInt64>
-    /// Serialises writes, so an older pending state can never land after a newer `save`.
-    let writeLock = NSLock()
     let archive: FinishedArchive
     /// Told how far each checkpoint covers, so it can drop what is checkpointed.
     let journal: EventJournal?
@@ -87,7 +88,7 @@ public final class SnapshotStore: Sendable {
         record.status == .null && record.finalStats != nil
     }
 
-    /// Writes records where they belong (caller holds `writeLock`), with one round of fsyncs for all: finished
+    /// Writes records where they belong (on `queue`), with one round of fsyncs for all: finished
     /// ones are appended to the archive and their snapshot files, if any, deleted (a crash in between leaves
     /// both; loading prefers the archive); the others replace their files atomically.
     func write(_ records: [JobRecord]) throws {
@@ -114,23 +115,21 @@ public final class SnapshotStore: Sendable {
     /// once they are durable. A pending checkpoint of any of them is dropped.
     /// - Throws: `StoreError.io`.
     public func saveAll(_ records: [JobRecord]) throws {
-        writeLock.lock()
-        defer { writeLock.unlock() }
-        pending.withLock { pending in
-            for record in records { _ = pending.records.removeValue(forKey: Self.fileName(of: record)) }
+        try queue.sync {
+            pending.withLock { pending in
+                for record in records { _ = pending.records.removeValue(forKey: Self.fileName(of: record)) }
+            }
+            try write(records)
         }
-        try write(records)
     }
 
     /// Deletes runs (retention): their snapshot files or archive entries.
     /// - Throws: `StoreError.io`.
     public func removeNow(_ records: [JobRecord]) throws {
-        writeLock.lock()
-        defer { writeLock.unlock() }
-        try delete(records)
+        try queue.sync { try delete(records) }
     }
 
-    /// `remove`, with `writeLock` held by the caller.
+    /// `removeNow`, on `queue`.
     func delete(_ records: [JobRecord]) throws {
         guard !records.isEmpty else { return }
         var archived = Set<String>()
@@ -156,22 +155,24 @@ public final class SnapshotStore: Sendable {
     public func archiveLooseRecords(_ records: [Loaded], batch: Int = 1024) {
         var moved = 0
         for start in stride(from: 0, to: records.count, by: batch) {
-            writeLock.lock()
-            defer { writeLock.unlock() }
-            let chunk = records[start..<min(start + batch, records.count)].filter { loaded in
-                !loaded.isArchived && Self.isFinished(loaded.record) && loaded.json != nil
-                    && access(directory + "/" + Self.fileName(of: loaded.record), F_OK) == 0
+            let written = queue.sync { () -> Int? in
+                let chunk = records[start..<min(start + batch, records.count)].filter { loaded in
+                    !loaded.isArchived && Self.isFinished(loaded.record) && loaded.json != nil
+                        && access(directory + "/" + Self.fileName(of: loaded.record), F_OK) == 0
+                }
+                do {
+                    try archive.append(records: chunk.map { ($0.record, $0.json!) })
+                } catch {
+                    logger.error("could not archive finished records", metadata: ["error": "\(error)"])
+                    return nil
+                }
+                for loaded in chunk { unlink(directory + "/" + Self.fileName(of: loaded.record)) }
+                return chunk.count
             }
-            do {
-                try archive.append(records: chunk.map { ($0.record, $0.json!) })
-            } catch {
-                logger.error("could not archive finished records", metadata: ["error": "\(error)"])
-                return
-            }
-            for loaded in chunk { unlink(directory + "/" + Self.fileName(of: loaded.record)) }
-            moved += chunk.count
+            guard let written else { return }
+            moved += written
         }
-        try? AtomicFile.syncDirectory(directory)
+        queue.sync { try? AtomicFile.syncDirectory(directory) }
         if moved > 0 { logger.info("moved finished records into the archive", metadata: ["records": "\(moved)"]) }
     }
 
@@ -184,9 +185,7 @@ public final class SnapshotStore: Sendable {
             (try? String(contentsOfFile: path, encoding: .utf8))
             .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
         let next = previous + 1
-        writeLock.lock()
-        defer { writeLock.unlock() }
-        try AtomicFile.write(Data("\(next)\n".utf8), to: path)
+        try queue.sync { try AtomicFile.write(Data("\(next)\n".utf8), to: path) }
         return next
     }
 

@@ -41,8 +41,8 @@ import Testing
     @Test("appended records load back partial, with their exact texts, across segments")
     func roundTrip() throws {
         let records = (0..<7).map { finished("m\($0)") }
-        try makeArchive().append(Array(records[..<2]))
-        try makeArchive().append(Array(records[2...]))
+        try makeArchive().append(records: Array(records[..<2]))
+        try makeArchive().append(records: Array(records[2...]))
         #expect(try files() == ["1.data", "1.index", "2.data", "2.index", "3.data", "3.index"])
         let loaded = try makeArchive().load().sorted { $0.key < $1.key }
         #expect(loaded.map(\.key) == records.map { "\($0.record.id)~1" })
@@ -59,7 +59,7 @@ import Testing
 
     @Test("a torn last index line is cut off and the archive appends after it")
     func tornTail() throws {
-        try makeArchive(capacity: 10).append([finished("a"), finished("b")])
+        try makeArchive(capacity: 10).append(records: [finished("a"), finished("b")])
         let index = directory + "/1.index"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: index))
         try bytes.prefix(bytes.count - 20).write(to: URL(fileURLWithPath: index))
@@ -72,7 +72,7 @@ import Testing
 
     @Test("unreadable and future-version index lines are quarantined; the rest loads")
     func quarantined() throws {
-        try makeArchive(capacity: 10).append([finished("a"), finished("b")])
+        try makeArchive(capacity: 10).append(records: [finished("a"), finished("b")])
         let index = URL(fileURLWithPath: directory + "/1.index")
         var lines = try String(contentsOf: index, encoding: .utf8).split(separator: "\n").map(String.init)
         lines.insert("{\"length\": 12, garbage", at: 1)
@@ -104,7 +104,7 @@ import Testing
     @Test("after a crash a record in two segments loads once; a data file without its index is deleted")
     func duplicates() throws {
         let first = finished("d")
-        try makeArchive(capacity: 1).append([first, finished("e")])
+        try makeArchive(capacity: 1).append(records: [first, finished("e")])
         // A rewrite that crashed before deleting the old segment: the record is in 1 and in 3.
         try FileManager.default.copyItem(atPath: directory + "/1.data", toPath: directory + "/3.data")
         try FileManager.default.copyItem(atPath: directory + "/1.index", toPath: directory + "/3.index")
