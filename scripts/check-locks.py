@@ -12,7 +12,7 @@ How it checks (static, over Sources/**/*.swift):
    functions. Calls inside a nested closure count too (it may run under the lock).
 4. `NSLock`, `NSRecursiveLock`, `NSCondition`, `pthread_mutex_*` and `os_unfair_lock` are refused: one kind of lock.
 
-A serial DispatchQueue or a thread that owns a file is not a lock: waiting for it is waiting for the work itself.
+A thread that owns a file (Store/WriterThread) is not a lock: waiting for it is waiting for the work itself.
 """
 
 import pathlib

@@ -24,8 +24,8 @@ import Synchronization
 /// passes `maximumBytes` it becomes `journal.1.jsonl`, replacing the previous one, but only once the checkpoint
 /// covers every record line of the file that would be dropped: until then the current file grows on.
 ///
-/// Safe from any thread. The file is owned by one serial queue (`writer`): appends, rotation and the idle close run
-/// there one at a time, and an append waits for its turn and its fdatasync. No lock is held across the file's
+/// Safe from any thread. The file is owned by one thread (`writer`, `WriterThread.journal`): appends, rotation and
+/// the idle close run there one at a time, and an append waits for its turn and its fdatasync. No lock is held across the file's
 /// system calls; the lock guards only the numbers other threads read. Lines are written in place into zeros laid
 /// down ahead (`JournalFile`), so that fdatasync writes data only. The file is closed after `idleClose` without
 /// appends, so an idle jobgate holds no file of the data directory open for writing (a read-only remount is not
@@ -54,7 +54,7 @@ public final class EventJournal: Sendable {
         var checkpointed: UInt64 = 0
     }
 
-    private let writer = DispatchQueue(label: "jobgate.journal.writer")
+    private let writer = WriterThread.journal
     private let owned: WriterState
     private let numbers = Mutex(Numbers())
     private let idleClose: Duration
@@ -98,7 +98,7 @@ public final class EventJournal: Sendable {
     /// - Throws: `StoreError.io`; nothing is logged then (what was written of the batch is zeroed again).
     @discardableResult
     public func append(changes: [Change] = [], events: [JSONValue], durable: Bool) throws -> UInt64 {
-        try writer.sync {
+        try writer.sync { [self] in
             // Only `writer` hands out numbers, so the last one cannot move meanwhile.
             var lsn = lastLSN
             guard !changes.isEmpty || !events.isEmpty else { return lsn }
@@ -129,14 +129,14 @@ public final class EventJournal: Sendable {
             owned.lastAppend = .now
             if !owned.closeQueued {
                 owned.closeQueued = true
-                writer.asyncAfter(deadline: .now() + idleClose.seconds) { [self] in closeIfIdle() }
+                writer.async(after: idleClose) { [self] in closeIfIdle() }
             }
             return lsn
         }
     }
 
     /// The checkpoint now covers every record line through `lsn`: the previous file may be dropped once it holds
-    /// nothing newer. Called by `SnapshotStore` after a checkpoint is durable, from its queue.
+    /// nothing newer. Called by `SnapshotStore` after a checkpoint is durable, on its writer thread.
     public func noteCheckpoint(through lsn: UInt64) {
         numbers.withLock { $0.checkpointed = max($0.checkpointed, lsn) }
     }
@@ -159,7 +159,7 @@ public final class EventJournal: Sendable {
             owned.closeQueued = false
             return
         }
-        writer.asyncAfter(deadline: .now() + (idleClose - idle).seconds) { [self] in closeIfIdle() }
+        writer.async(after: idleClose - idle) { [self] in closeIfIdle() }
     }
 
     /// What start-up replays.
@@ -187,7 +187,7 @@ public final class EventJournal: Sendable {
     /// start, before the first append: it also sets where numbering goes on.
     public func load(eventLimit: Int, checkpoint: UInt64) -> Replay {
         let (replay, highest, previousHighest) = read(eventLimit: eventLimit, checkpoint: checkpoint)
-        writer.sync { owned.previousLSN = previousHighest }
+        writer.sync { [self] in owned.previousLSN = previousHighest }
         numbers.withLock { numbers in
             numbers.lsn = max(numbers.lsn, highest, checkpoint)
             numbers.checkpointed = max(numbers.checkpointed, checkpoint)

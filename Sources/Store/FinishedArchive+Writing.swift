@@ -8,7 +8,7 @@ import JobModel
 extension FinishedArchive {
     /// Appends finished records durably (both files written and fsynced before it returns), in the order given.
     /// A record the archive already holds is superseded by the new line. Writers run one at a time (on
-    /// `SnapshotStore`'s queue); the lock is taken only around the bookkeeping, never across the files.
+    /// `SnapshotStore`'s writer thread); the lock is taken only around the bookkeeping, never across the files.
     /// - Parameter records: each record (`null`, with final stats) and its full JSON text, which holds no newline.
     /// - Throws: `StoreError.io`; the records not yet on disk are then not in the archive.
     func append(records: [(record: JobRecord, text: Data)]) throws {

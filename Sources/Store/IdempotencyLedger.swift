@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// One file per key in `<data>/idempotency/`, named by the key's bytes in hex; each holds the request body the key
 /// was first used with and the answer given. Entries older than `lifetime` are forgotten, and their files deleted
-/// (`pruneExpired`, at start and then at most once an hour, from a queue of its own), so the directory does not
+/// (`pruneExpired`, at start and then at most once an hour, on `WriterThread.requests`), so the directory does not
 /// grow without bound.
 public final class IdempotencyLedger: Sendable {
     /// What to do with a request that carries a key.
@@ -41,7 +41,7 @@ public final class IdempotencyLedger: Sendable {
     private let inFlight = Mutex<[String: Data]>([:])
     /// When expired files were last deleted.
     private let lastPruned = Mutex(Date.distantPast)
-    private let pruner = DispatchQueue(label: "jobgate.idempotency.prune", qos: .background)
+    private let pruner = WriterThread.requests
 
     /// Told when an answer cannot be stored (the data directory fails).
     private let health: StorageHealth?
@@ -81,7 +81,7 @@ public final class IdempotencyLedger: Sendable {
             last = Date()
             return true
         }
-        if due { pruner.async { [self] in pruneExpired() } }
+        if due { pruner.async { [self] in _ = pruneExpired() } }
     }
 
     /// Looks `key` up for a request with `body` (the route is part of the key: callers pass e.g. "POST /jobs key").

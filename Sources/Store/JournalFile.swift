@@ -12,7 +12,7 @@ import Foundation
 /// added `chunk` bytes at a time (written and fsynced). A crash can leave a line cut short before the zeros; the
 /// next append starts with a newline, so the torn line stays one unreadable line that readers skip.
 ///
-/// A value owned by `EventJournal`, used only on its writer queue; not thread-safe by itself.
+/// A value owned by `EventJournal`, used only on its writer thread; not thread-safe by itself.
 struct JournalFile {
     let path: String
     /// Bytes of zeros added when the data would pass the end of the file.

@@ -36,7 +36,7 @@ extension SnapshotStore {
             return !pending.scheduled
         }
         if schedule {
-            queue.asyncAfter(deadline: .now() + flushDelay) { [self] in _ = flushOnQueue() }
+            writer.async(after: .seconds(flushDelay)) { [self] in _ = flushOnQueue() }
         }
     }
 
@@ -52,15 +52,15 @@ extension SnapshotStore {
 
     /// Writes the checkpoint now: the pending states (record files, archive appends), the deletions, then the
     /// marker saying how far the journal is covered. On failure what was taken is put back (unless a newer state
-    /// came meanwhile) for the next try, and `health` is told. Called from the store's queue, from `JobManager`'s
-    /// retry after a failure, and at shutdown; blocks for the writes, which run on the store's queue.
+    /// came meanwhile) for the next try, and `health` is told. Called from the store's writer thread, from `JobManager`'s
+    /// retry after a failure, and at shutdown; blocks for the writes, which run on the store's writer thread.
     /// - Returns: whether everything pending was written.
     @discardableResult
     public func flush() -> Bool {
-        queue.sync { flushOnQueue() }
+        writer.sync { [self] in flushOnQueue() }
     }
 
-    /// `flush`, on `queue`.
+    /// `flush`, on `writer`.
     private func flushOnQueue() -> Bool {
         let taken = pending.withLock { pending -> Pending in
             defer {

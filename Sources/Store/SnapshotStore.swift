@@ -14,7 +14,7 @@ import Synchronization
 ///
 /// These files are checkpoints of the write-ahead log (`EventJournal`): a change is durable once it is in the
 /// journal, and `checkpoint` hands its new state here, to be written about a second later from the store's own
-/// queue, off the path from QEMU's event to the subscribers (latest state wins; see SnapshotStore+Checkpoint.swift).
+/// writer thread, off the path from QEMU's event to the subscribers (latest state wins; see SnapshotStore+Checkpoint.swift).
 /// One file per record keeps the cost of a checkpoint independent of how many records exist. Writes are atomic and
 /// durable (`AtomicFile`) and happen one at a time, in order.
 public final class SnapshotStore: Sendable {
@@ -24,10 +24,10 @@ public final class SnapshotStore: Sendable {
     public let directory: String
     public let quarantineDirectory: String
     let logger: Logger
-    /// The store's writer: every write of record files, the archive and the marker runs here, one at a time and in
-    /// order (so an older pending state can never land after a newer `save`). Synchronous callers wait with
-    /// `queue.sync`; no lock is held across the files.
-    let queue = DispatchQueue(label: "jobgate.store.writer")
+    /// The store's writer thread: every write of record files, the archive and the marker runs there, one at a time
+    /// and in order (so an older pending state can never land after a newer `save`). Synchronous callers wait with
+    /// `writer.sync`; no lock is held across the files.
+    let writer = WriterThread.checkpoints
     let flushDelay: Double
     /// What the next checkpoint writes (see `Pending`).
     let pending = Mutex(Pending())
@@ -88,7 +88,7 @@ public final class SnapshotStore: Sendable {
         record.status == .null && record.finalStats != nil
     }
 
-    /// Writes records where they belong (on `queue`), with one round of fsyncs for all: finished
+    /// Writes records where they belong (on `writer`), with one round of fsyncs for all: finished
     /// ones are appended to the archive and their snapshot files, if any, deleted (a crash in between leaves
     /// both; loading prefers the archive); the others replace their files atomically.
     func write(_ records: [JobRecord]) throws {
@@ -115,7 +115,7 @@ public final class SnapshotStore: Sendable {
     /// once they are durable. A pending checkpoint of any of them is dropped.
     /// - Throws: `StoreError.io`.
     public func saveAll(_ records: [JobRecord]) throws {
-        try queue.sync {
+        try writer.sync { [self] in
             pending.withLock { pending in
                 for record in records { _ = pending.records.removeValue(forKey: Self.fileName(of: record)) }
             }
@@ -126,10 +126,10 @@ public final class SnapshotStore: Sendable {
     /// Deletes runs (retention): their snapshot files or archive entries.
     /// - Throws: `StoreError.io`.
     public func removeNow(_ records: [JobRecord]) throws {
-        try queue.sync { try delete(records) }
+        try writer.sync { [self] in try delete(records) }
     }
 
-    /// `removeNow`, on `queue`.
+    /// `removeNow`, on `writer`.
     func delete(_ records: [JobRecord]) throws {
         guard !records.isEmpty else { return }
         var archived = Set<String>()
@@ -155,7 +155,7 @@ public final class SnapshotStore: Sendable {
     public func archiveLooseRecords(_ records: [Loaded], batch: Int = 1024) {
         var moved = 0
         for start in stride(from: 0, to: records.count, by: batch) {
-            let written = queue.sync { () -> Int? in
+            let written = writer.sync { [self] () -> Int? in
                 let chunk = records[start..<min(start + batch, records.count)].filter { loaded in
                     !loaded.isArchived && Self.isFinished(loaded.record) && loaded.json != nil
                         && access(directory + "/" + Self.fileName(of: loaded.record), F_OK) == 0
@@ -172,7 +172,7 @@ public final class SnapshotStore: Sendable {
             guard let written else { return }
             moved += written
         }
-        queue.sync { try? AtomicFile.syncDirectory(directory) }
+        writer.sync { [directory] in try? AtomicFile.syncDirectory(directory) }
         if moved > 0 { logger.info("moved finished records into the archive", metadata: ["records": "\(moved)"]) }
     }
 
@@ -185,7 +185,7 @@ public final class SnapshotStore: Sendable {
             (try? String(contentsOfFile: path, encoding: .utf8))
             .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
         let next = previous + 1
-        try queue.sync { try AtomicFile.write(Data("\(next)\n".utf8), to: path) }
+        try writer.sync { try AtomicFile.write(Data("\(next)\n".utf8), to: path) }
         return next
     }
 

@@ -17,7 +17,7 @@ struct Idempotency: Sendable {
                 "Idempotency-Key", "the Idempotency-Key header must be 1 to \(Self.maximumKeyLength) bytes")
         }
         let scoped = scope + ":" + key
-        switch ledger.begin(key: scoped, body: request.body) {
+        switch await ledger.begin(key: scoped, body: request.body) {
         case .replay(let status, let headers, let body):
             return Response(
                 status: status, headers: headers.sorted { $0.key < $1.key } + [("Idempotent-Replayed", "true")],
@@ -41,7 +41,7 @@ struct Idempotency: Sendable {
                 response = Problem.of(error).response(instance: request.path)
                 if !(error is any ProblemConvertible) { unhandled = error }
             }
-            ledger.finish(
+            await ledger.finish(
                 key: scoped, body: request.body, status: response.status,
                 headers: Dictionary(response.headers, uniquingKeysWith: { _, last in last }), answer: response.body)
             if let unhandled { throw unhandled }

@@ -5,9 +5,9 @@ import Foundation
 /// (Store's `IdempotencyLedger`). Called from request tasks, any thread.
 public protocol IdempotencyStoring: Sendable {
     /// What to do with a request carrying `key` and `body`; `.proceed` marks the key in progress.
-    func begin(key: String, body: Data) -> IdempotencyDecision
+    func begin(key: String, body: Data) async -> IdempotencyDecision
     /// Keeps the answer given to the request that `begin` let proceed.
-    func finish(key: String, body: Data, status: Int, headers: [String: String], answer: Data)
+    func finish(key: String, body: Data, status: Int, headers: [String: String], answer: Data) async
 }
 
 /// What `IdempotencyStoring.begin` decides.
