@@ -1,6 +1,7 @@
 internal import CMicroHTTPD
 import Foundation
 import Jobs
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -11,10 +12,16 @@ import Jobs
 final class EventStreamBox: Sendable {
     let subscription: EventSubscription
     let connection: ConnectionHandle
+    /// The server's count of suspended connections, and whether this one is suspended (set by the reader that
+    /// suspends it, cleared by the reader libmicrohttpd calls after the resume; the readers of one connection
+    /// never run at the same time).
+    let suspensions: SuspendedConnections
+    let isSuspended = Atomic(false)
 
-    init(subscription: EventSubscription, connection: ConnectionHandle) {
+    init(subscription: EventSubscription, connection: ConnectionHandle, suspensions: SuspendedConnections) {
         self.subscription = subscription
         self.connection = connection
+        self.suspensions = suspensions
     }
 }
 
@@ -23,12 +30,15 @@ final class EventStreamBox: Sendable {
 private let streamSendBufferBytes: Int32 = 32 * 1024
 
 /// Queues `response` as a server-sent event stream of unknown length (chunked) read from `stream`.
-func queueStream(_ stream: EventSubscription, _ response: Response, on connection: OpaquePointer) -> MHD_Result {
+func queueStream(
+    _ stream: EventSubscription, _ response: Response, on connection: OpaquePointer, suspended: SuspendedConnections
+) -> MHD_Result {
     let handle = ConnectionHandle(raw: connection)
     // Safe because libmicrohttpd allows resuming from any thread, and the hub wakes only a suspended reader
     // whose subscription is still registered (the free callback cancels it first).
     stream.attach { MHD_resume_connection(handle.raw) }
-    let box = Unmanaged.passRetained(EventStreamBox(subscription: stream, connection: handle)).toOpaque()
+    let box = Unmanaged.passRetained(EventStreamBox(subscription: stream, connection: handle, suspensions: suspended))
+        .toOpaque()
     guard
         let mhdResponse = MHD_create_response_from_callback(
             UInt64.max, 16 * 1024, cmhdStreamRead, box, cmhdStreamFree)
@@ -60,7 +70,10 @@ func cmhdStreamRead(
     guard let cls, let buffer, max > 0 else { return MHD_CONTENT_READER_END_OF_STREAM }
     // Safe because the box stays retained until cmhdStreamFree.
     let box = Unmanaged<EventStreamBox>.fromOpaque(cls).takeUnretainedValue()
+    if box.isSuspended.exchange(false, ordering: .acquiringAndReleasing) { box.suspensions.calledBack() }
     let result = box.subscription.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: max)) {
+        box.isSuspended.store(true, ordering: .releasing)
+        box.suspensions.suspending()
         MHD_suspend_connection(box.connection.raw)
     }
     switch result {

@@ -22,11 +22,12 @@ func cmhdAccessHandler(
     guard let boxPointer = requestContext.pointee else {
         let target = String(cString: url!)
         if let problem = RequestLimits.problem(target: target, headerBytes: headerBytes(connection)) {
-            return queue(problem.response(instance: String(target.prefix(256))), on: connection)
+            return queue(problem.response(instance: String(target.prefix(256))), on: connection, server: server)
         }
         if let length = lookupHeader(connection, "Content-Length").flatMap(Int.init), length > server.bodyLimit {
             return queue(
-                Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: String(cString: url!)), on: connection)
+                Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: String(cString: url!)), on: connection,
+                server: server)
         }
         let box = ConnectionBox(connection: ConnectionHandle(raw: connection), budget: server.bodyBudget)
         requestContext.pointee = Unmanaged.passRetained(box).toOpaque()
@@ -50,35 +51,40 @@ func cmhdAccessHandler(
     }
     switch phase {
     case .ready(let response):
-        return queue(response, on: connection)
+        server.suspended.calledBack()
+        return queue(response, on: connection, server: server)
     case .waiting:
         return .YES
     case .receiving:
         server.connections.requestReceived(registryKey(connection))
         let rawPath = String(cString: url!)
         if let problem = RequestTarget.problem(path: rawPath) {
-            return queue(problem.response(instance: rawPath), on: connection)
+            return queue(problem.response(instance: rawPath), on: connection, server: server)
         }
         let path = RequestTarget.decoded(path: rawPath)
         let rawQuery = values(connection, .GET_ARGUMENT_KIND)
         if let problem = RequestTarget.problem(query: rawQuery) {
-            return queue(problem.response(instance: path), on: connection)
+            return queue(problem.response(instance: path), on: connection, server: server)
         }
         let query = RequestTarget.decoded(query: rawQuery)
         if tooLarge {
-            return queue(Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: path), on: connection)
+            return queue(
+                Problem.bodyTooLarge(limit: server.bodyLimit).response(instance: path), on: connection, server: server)
         }
         if overBudget {
-            return queue(Problem.serverBusy(budget: server.bodyBudget.limit).response(instance: path), on: connection)
+            return queue(
+                Problem.serverBusy(budget: server.bodyBudget.limit).response(instance: path), on: connection,
+                server: server)
         }
         let request = Request(
             method: String(cString: method!), path: path, query: query,
             headers: values(connection, .HEADER_KIND), body: body)
         switch server.responder.handle(request) {
         case .ready(let response):
-            return queue(response, on: connection)
+            return queue(response, on: connection, server: server)
         case .deferred(let work):
             box.markWaiting()
+            server.suspended.suspending()
             MHD_suspend_connection(connection)
             server.submit(DeferredRequest(box: box, work: work))
             return .YES
@@ -101,8 +107,10 @@ func cmhdRequestCompleted(
     requestContext.pointee = nil
 }
 
-private func queue(_ response: Response, on connection: OpaquePointer) -> MHD_Result {
-    if let stream = response.stream { return queueStream(stream, response, on: connection) }
+private func queue(_ response: Response, on connection: OpaquePointer, server: ServerContext) -> MHD_Result {
+    if let stream = response.stream {
+        return queueStream(stream, response, on: connection, suspended: server.suspended)
+    }
     var body = response.body
     let mhdResponse = body.withUnsafeMutableBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, bytes.baseAddress, .RESPMEM_MUST_COPY)

@@ -16,6 +16,8 @@ final class ServerContext: Sendable {
     let bodyLimit: Int
     let bodyBudget: BodyBudget
     let connections: ConnectionRegistry
+    /// Connections suspended and not called back yet: what shutdown waits for before stopping the daemon.
+    let suspended = SuspendedConnections()
 
     private struct Work {
         var accepting = true
@@ -221,14 +223,17 @@ public final class MicroHTTPDServer: Service, Sendable {
         stop()
     }
 
-    /// Stops the daemon. Every deferred request has been answered and every event stream ended by now; the short
-    /// pause lets libmicrohttpd process the last resumes before it is stopped (stopping it with a suspended
-    /// connection aborts the process).
+    /// Stops the daemon. Every deferred request has been answered and every event stream ended by now; it waits
+    /// until libmicrohttpd has called back every connection it resumed (stopping it with a suspended connection
+    /// aborts the process).
     private func stop() {
         endStreams()
         guard let handle = daemon.withLock({ $0.take() }) else { return }
         context.connections.stop()
-        usleep(200_000)
+        if !context.suspended.waitUntilNone(timeout: .seconds(5)) {
+            logger.warning(
+                "connections still suspended at shutdown", metadata: ["connections": "\(context.suspended.count)"])
+        }
         MHD_stop_daemon(handle.raw)
         Unmanaged.passUnretained(context).release()
         logger.info("HTTP server stopped")
