@@ -118,41 +118,22 @@ extension JobManager {
     /// - Returns: the id of a job to refresh from `query-jobs` afterwards (a create/amend/snapshot-* job that
     ///   concluded: they report their error only there), or nil.
     func applyWithoutWaiting(_ event: QMPEvent) -> String? {
-        let data = event.data
-        switch event.name {
-        case "JOB_STATUS_CHANGE":
-            guard let id = data["id"]?.stringValue,
-                let next = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
-            else { return nil }
+        guard let id = StatusMachine.subject(ofEvent: event.name, data: event.data) else { return nil }
+        if event.name == "JOB_STATUS_CHANGE" {
+            guard let next = event.data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:)) else { return nil }
             apply(status: next, to: id, at: event.timestamp)
             // The fdsets made for a job, and those of nodes its end removed, go with it.
             if next == .concluded || next == .null { confinement.descriptors.sweepSoon() }
             if next == .concluded, let type = latest(id)?.type, !type.isBlockJob { return id }
-        case "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED", "BLOCK_JOB_READY":
-            guard let id = data["device"]?.stringValue else { return nil }
-            change(id, durably: false) { record in
-                if let offset = data["offset"]?.intValue { record.currentProgress = offset }
-                if let length = data["len"]?.intValue { record.totalProgress = length }
-                if let speed = data["speed"]?.intValue { record.speed = speed }
-                if let error = data["error"]?.stringValue { record.error = error }
-                if event.name == "BLOCK_JOB_CANCELLED" && record.error == nil { record.error = "Operation canceled" }
-                record.updatedAt = event.timestamp
-            }
-            emitEngineEvent(event, job: id)
-        case "BLOCK_JOB_PENDING":
-            guard let id = data["id"]?.stringValue else { return nil }
-            emitEngineEvent(event, job: id)
-        case "BLOCK_JOB_ERROR":
-            guard let id = data["device"]?.stringValue else { return nil }
-            change(id, durably: false) { record in
-                record.lastIOError = JobRecord.IOErrorReport(
-                    operation: data["operation"]?.stringValue ?? "", action: data["action"]?.stringValue ?? "",
-                    at: event.timestamp)
-            }
-            emitEngineEvent(event, job: id)
-        default:
-            break
+            return nil
         }
+        if let record = latest(id),
+            let changed = StatusMachine.applying(
+                blockJobEvent: event.name, data: event.data, at: event.timestamp, to: record)
+        {
+            publish(changed, durably: false)
+        }
+        emitEngineEvent(event, job: id)
         return nil
     }
 

@@ -1,10 +1,11 @@
 import Foundation
 import JobModel
 
-/// What one `JOB_STATUS_CHANGE` does to jobgate's records: a pure function of the id's current record, the event,
-/// and what jobgate knows of requests under way. `JobManager.apply(status:to:at:)` carries out the step (stages,
-/// persists, publishes); the decision itself is unit-tested here without an actor or a disk
-/// (`StatusMachineTests`).
+/// What QEMU's job events do to jobgate's records, as pure functions: a `JOB_STATUS_CHANGE` (`step`, from the id's
+/// current record, the event, and what jobgate knows of requests under way), a `BLOCK_JOB_*` event
+/// (`applying(blockJobEvent:)`, StatusMachine+BlockJobEvents.swift), and the transition table's check
+/// (`isOutsideTable`). `JobManager+Events` carries out the steps (stages, persists, publishes); the decisions are
+/// unit-tested without an actor or a disk (`StatusMachineTests`, `BlockJobEventTests`).
 enum StatusMachine {
     /// The outcome of one status change.
     enum Step: Equatable {
