@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "JobModelTests", dependencies: ["JobModel"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JobModel"]),
         .testTarget(name: "QMPTests", dependencies: ["QMP", "JobModel", "TestSupport"]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "QMP", "JobModel", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Gateway", "QMP", "JobModel", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -66,10 +66,11 @@ public actor JobManager {
     ///   - policy: the image roots and driver allow-list every job's file names are held to.
     ///   - store: where records are persisted (nil: memory only).
     ///   - retention: how long and how many finished records are kept.
+    ///   - events: the fan-out to event streams, with the transport's encoding (`EventHub(encoding:)`).
     public init(
         engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, store: SnapshotStore? = nil,
         journal: EventJournal? = nil, storage: StorageHealth = StorageHealth(dataDirectory: ""),
-        retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(), events: EventHub = EventHub(),
+        retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(), events: EventHub,
         nodes: NodeCatalog? = nil, descriptors: ImageDescriptors? = nil, logger: Logger
     ) {
         self.storage = storage

@@ -201,7 +201,7 @@ struct JobgateCommand: AsyncParsableCommand {
         eventConfiguration.heartbeat = .milliseconds(Int64(sseHeartbeat * 1000))
         eventConfiguration.queueLimit = sseQueue
         eventConfiguration.history = eventHistory
-        let events = EventHub(configuration: eventConfiguration)
+        let events = EventHub(configuration: eventConfiguration, encoding: ServerSentEvents())
         let descriptors = ImageDescriptors(
             engine: client, policy: policy, fileSystem: FileSystemWork(limit: .milliseconds(Int64(fileTimeout * 1000))))
         let catalog = NodeCatalog(engine: client, policy: policy, descriptors: descriptors)

@@ -86,7 +86,9 @@ import Yams
     static func router() -> Router {
         let engine = ScriptedEngine()
         let status = EngineStatus()
-        let manager = JobManager(engine: engine, policy: testPolicy(), status: status, logger: .init(label: "test"))
+        let manager = JobManager(
+            engine: engine, policy: testPolicy(), status: status, events: EventHub(encoding: ServerSentEvents()),
+            logger: .init(label: "test"))
         let policy = testPolicy()
         return GatewayRoutes.makeRouter(
             manager: manager, catalog: NodeCatalog(engine: engine, policy: policy),

@@ -19,7 +19,9 @@ import Testing
     func responder(connected: Bool = true) -> (Responder, JobManager) {
         let status = EngineStatus()
         if connected { status.markConnected(QMPGreeting(version: QEMUVersion(major: 7, minor: 2, micro: 22))) }
-        let manager = JobManager(engine: engine, policy: testPolicy(), status: status, logger: Logger(label: "test"))
+        let manager = JobManager(
+            engine: engine, policy: testPolicy(), status: status, events: EventHub(encoding: ServerSentEvents()),
+            logger: Logger(label: "test"))
         let policy = testPolicy()
         let router = GatewayRoutes.makeRouter(
             manager: manager, catalog: NodeCatalog(engine: engine, policy: policy),
@@ -74,7 +76,8 @@ import Testing
             return []
         }
         let manager = JobManager(
-            engine: refusing, policy: testPolicy(), status: EngineStatus(), logger: Logger(label: "test"))
+            engine: refusing, policy: testPolicy(), status: EngineStatus(),
+            events: EventHub(encoding: ServerSentEvents()), logger: Logger(label: "test"))
         let policy = testPolicy()
         let router = GatewayRoutes.makeRouter(
             manager: manager, catalog: NodeCatalog(engine: refusing, policy: policy),

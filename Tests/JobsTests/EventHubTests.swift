@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import JobModel
 import Synchronization
 import Testing
@@ -22,7 +23,7 @@ import Testing
         configuration.history = history
         configuration.queueLimit = queueLimit
         configuration.heartbeat = heartbeat
-        return EventHub(configuration: configuration)
+        return EventHub(configuration: configuration, encoding: ServerSentEvents())
     }
 
     /// Reads everything available (suspending at the end), in small reads so frames are split.

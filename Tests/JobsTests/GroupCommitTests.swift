@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import JobModel
 import Logging
 import QMP
@@ -30,7 +31,7 @@ import Testing
         let logger = Logger(label: "test")
         let store = try SnapshotStore(dataDirectory: dataDirectory, logger: logger)
         let journal = try EventJournal(dataDirectory: dataDirectory)
-        let hub = EventHub()
+        let hub = EventHub(encoding: ServerSentEvents())
         let manager = JobManager(
             engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), store: store, journal: journal,
             book: JobBook(epoch: 3), events: hub, logger: logger)

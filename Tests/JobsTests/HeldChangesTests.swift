@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import JobModel
 import Logging
 import QMP
@@ -31,7 +32,7 @@ import Testing
         let storage = StorageHealth(dataDirectory: dataDirectory)
         let store = try SnapshotStore(
             dataDirectory: dataDirectory, flushDelay: 3600, journal: journal, health: storage, logger: logger)
-        let hub = EventHub()
+        let hub = EventHub(encoding: ServerSentEvents())
         let manager = JobManager(
             engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), store: store, journal: journal,
             storage: storage, book: JobBook(epoch: 1), events: hub, logger: logger)
@@ -73,7 +74,8 @@ import Testing
         let replayed = JobManager(
             engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(),
             store: try SnapshotStore(dataDirectory: dataDirectory, logger: logger),
-            journal: try EventJournal(dataDirectory: dataDirectory), logger: logger)
+            journal: try EventJournal(dataDirectory: dataDirectory), events: EventHub(encoding: ServerSentEvents()),
+            logger: logger)
         await replayed.restore()
         #expect(replayed.book.record("a")?.status == .waiting)
     }
@@ -87,7 +89,7 @@ import Testing
             engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(),
             store: try SnapshotStore(
                 dataDirectory: dataDirectory, flushDelay: 3600, journal: journal, health: storage, logger: logger),
-            journal: journal, storage: storage, logger: logger)
+            journal: journal, storage: storage, events: EventHub(encoding: ServerSentEvents()), logger: logger)
         await manager.restore()
         let start = Date()
         await manager.apply([status("warm", .created)])

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import JobModel
 import Logging
 import QMP
@@ -18,7 +19,9 @@ import Testing
     {
         let status = EngineStatus()
         status.markConnected(QMPGreeting(version: version))
-        return JobManager(engine: engine, policy: testPolicy(), status: status, logger: Logger(label: "test"))
+        return JobManager(
+            engine: engine, policy: testPolicy(), status: status, events: EventHub(encoding: ServerSentEvents()),
+            logger: Logger(label: "test"))
     }
 
     /// Creates backup "b0" and feeds the given statuses as JOB_STATUS_CHANGE events.
@@ -126,7 +129,8 @@ import Testing
     @Test("a quick job whose events came first keeps one run; a reused id starts a new run and keeps the old")
     func adoption() async throws {
         let manager = JobManager(
-            engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), logger: Logger(label: "test"))
+            engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(),
+            events: EventHub(encoding: ServerSentEvents()), logger: Logger(label: "test"))
         let start = Date()
         await manager.run(signals: statusEvents("q", [.created, .running, .waiting, .pending, .concluded, .null]))
         let adopted = try await manager.adopt("q", type: .backup, arguments: [:], request: ["id": "q"], since: start)

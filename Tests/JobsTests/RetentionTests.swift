@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import JobModel
 import Logging
 import QMP
@@ -74,7 +75,8 @@ import Testing
         try store.save(live)
         let manager = JobManager(
             engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), store: store,
-            retention: RetentionPolicy(maxAge: .seconds(100), maxCount: 2), logger: Logger(label: "test"))
+            retention: RetentionPolicy(maxAge: .seconds(100), maxCount: 2),
+            events: EventHub(encoding: ServerSentEvents()), logger: Logger(label: "test"))
         await manager.restore(now: Date(timeIntervalSince1970: 1050))
         store.flush()  // deletions are written with the next checkpoint
         // Nothing is older than 100 s at 1050; beyond the count of 2 the three oldest finished records go.

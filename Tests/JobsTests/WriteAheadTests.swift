@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import JobModel
 import Logging
 import QMP
@@ -24,7 +25,7 @@ import Testing
         let store = try SnapshotStore(dataDirectory: dataDirectory, flushDelay: 3600, journal: journal, logger: logger)
         let manager = JobManager(
             engine: ScriptedEngine(), policy: testPolicy(), status: EngineStatus(), store: store, journal: journal,
-            retention: retention, logger: logger)
+            retention: retention, events: EventHub(encoding: ServerSentEvents()), logger: logger)
         return (manager, store, journal)
     }
 

@@ -8,7 +8,8 @@ import Synchronization
 /// each subscriber is only a position in it, a filter, and a few bytes of control text (the `retry:` hint, a
 /// resync, a heartbeat). Appending an event costs one pass over the subscribers and never waits for any of them:
 /// a subscriber that falls more than `queueLimit` live events behind gets a resync event and is ended. Readers
-/// (libmicrohttpd threads) copy frames straight from the log into the connection's buffer.
+/// (libmicrohttpd threads) copy each event's bytes, encoded once when it was appended (`EventEncoding`), straight
+/// from the log into the connection's buffer.
 ///
 /// Suspension: a reader that finds nothing to send calls its `suspend` while holding the hub's lock and the
 /// subscriber is marked suspended; `append`, `heartbeat` and `closeAll` call its `wake` (under the same lock)
@@ -52,8 +53,15 @@ public final class EventHub: Sendable {
         var wake: (@Sendable () -> Void)?
     }
 
+    /// An event in the log, with its bytes on the wire.
+    struct Logged {
+        let event: JobEvent
+        let bytes: Data
+        var id: EventID { event.id }
+    }
+
     struct State {
-        var log: [JobEvent] = []
+        var log: [Logged] = []
         /// Absolute index of `log[0]`.
         var base = 0
         var subscribers: [Int: Subscriber] = [:]
@@ -99,17 +107,20 @@ public final class EventHub: Sendable {
     }
 
     public let configuration: Configuration
+    /// How events and control text go on the wire.
+    let encoding: any EventEncoding
     let state = Mutex(State())
 
-    public init(configuration: Configuration = Configuration()) {
+    public init(configuration: Configuration = Configuration(), encoding: any EventEncoding) {
         self.configuration = configuration
+        self.encoding = encoding
     }
 
     /// Puts events read from the journal (oldest first) in front of the log. Call once, before any `append`.
     public func load(_ events: some Collection<JobEvent>) {
-        let kept = events.suffix(configuration.history)
+        let kept = events.suffix(configuration.history).map { Logged(event: $0, bytes: encoding.encode($0)) }
         state.withLock { state in
-            state.log = Array(kept) + state.log
+            state.log = kept + state.log
         }
     }
 
@@ -121,14 +132,16 @@ public final class EventHub: Sendable {
     /// Adds events at once (ids must grow): a subscriber is woken once for all of them, which matters with many
     /// subscribers and bursts (the progress of every running job is sampled at the same moment).
     public func append(contentsOf events: [JobEvent]) {
+        let logged = events.map { Logged(event: $0, bytes: encoding.encode($0)) }
         state.withLock { state in
-            for event in events { add(event, to: &state) }
+            for entry in logged { add(entry, to: &state) }
         }
     }
 
-    private func add(_ event: JobEvent, to state: inout State) {
+    private func add(_ entry: Logged, to state: inout State) {
+        let event = entry.event
         let oldHead = state.head
-        state.log.append(event)
+        state.log.append(entry)
         if state.log.count > configuration.history + configuration.history / 4 {
             let drop = state.log.count - configuration.history
             state.droppedThrough = state.log[drop - 1].id
@@ -172,7 +185,7 @@ public final class EventHub: Sendable {
     {
         try state.withLock { state throws(Refusal) in
             guard !state.closed else { throw .shuttingDown }
-            var pending = Data("retry: \(configuration.retryMilliseconds)\n\n".utf8)
+            var pending = encoding.retry(milliseconds: configuration.retryMilliseconds)
             var after = current
             var position = state.head
             if let cursor {
@@ -201,7 +214,7 @@ public final class EventHub: Sendable {
                 guard !subscriber.ending, subscriber.pending.isEmpty,
                     now - subscriber.lastWrite >= configuration.heartbeat
                 else { return }
-                subscriber.pending = Data(": heartbeat\n\n".utf8)
+                subscriber.pending = encoding.heartbeat()
                 subscriber.lastWrite = now
                 Self.wake(&subscriber)
             }
@@ -251,18 +264,9 @@ public final class EventHub: Sendable {
         subscriber.wake?()
     }
 
-    /// The event that tells a client to re-list (`GET /jobs`): what it missed is not available. Its id is where
-    /// the stream continues, so a reconnect does not ask for the lost events again.
+    /// A resync event's bytes (`JobEvent.resync`).
     func resyncFrame(reason: String, resumeAt id: EventID) -> Data {
-        let detail =
-            switch reason {
-            case "queue-overflow": "this stream fell too far behind and is closed; list the jobs again, then reconnect"
-            case "unknown-cursor": "Last-Event-ID is not an event of this jobgate; list the jobs again"
-            default: "the events after Last-Event-ID are no longer kept; list the jobs again"
-            }
-        let data: JSONValue = [
-            "reason": .string(reason), "detail": .string(detail), "event-cursor": .string(id.description),
-        ]
-        return JobEvent.frame(id: id, name: "resync", data: data)
+        encoding.encode(JobEvent.resync(reason: reason, resumeAt: id))
     }
+
 }

@@ -25,38 +25,36 @@ public final class EventSubscription: Sendable {
         hub.state.withLock { $0.subscribers[key]?.wake = wake }
     }
 
-    /// Fills `buffer` with the next bytes of the stream: control text first, then the frames of the events this
-    /// subscriber wants, a frame possibly split across reads. When there is nothing, calls `suspend` (under the
-    /// hub's lock, so a concurrent `append` cannot slip between) and returns `.suspended`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, suspend: () -> Void) -> ReadResult {
+    /// Hands the next bytes of the stream to `sink`: control text first, then the encoded events this subscriber
+    /// wants, an event possibly split across reads, until `sink` takes no more. When there is nothing, calls
+    /// `suspend` (under the hub's lock, so a concurrent `append` cannot slip between) and returns `.suspended`.
+    /// - Parameter sink: takes bytes of `data` from `offset` on, as many as it has room for, and returns how many
+    ///   it took (0 when it is full). Called under the hub's lock: it must only copy.
+    public func read(sink: (_ data: Data, _ offset: Int) -> Int, suspend: () -> Void) -> ReadResult {
         hub.state.withLock { state in
             guard var subscriber = state.subscribers[key] else { return .ended }
             subscriber.position = max(subscriber.position, state.base)
             var written = 0
+            var full = false
             func copy(_ bytes: Data, from offset: Int) -> Int {
-                let count = min(bytes.count - offset, buffer.count - written)
-                guard count > 0 else { return 0 }
-                bytes.withUnsafeBytes { source in
-                    buffer.baseAddress!.advanced(by: written).copyMemory(
-                        from: source.baseAddress!.advanced(by: offset), byteCount: count)
-                }
+                guard offset < bytes.count, !full else { return 0 }
+                let count = sink(bytes, offset)
                 written += count
+                if count < bytes.count - offset { full = true }
                 return count
             }
             if !subscriber.pending.isEmpty {
                 let count = copy(subscriber.pending, from: 0)
                 subscriber.pending.removeFirst(count)
             }
-            while subscriber.pending.isEmpty && !subscriber.ending && written < buffer.count
-                && subscriber.position < state.head
-            {
-                let event = state.log[subscriber.position - state.base]
-                guard event.id > subscriber.after && subscriber.filter.matches(event) else {
+            while subscriber.pending.isEmpty && !subscriber.ending && !full && subscriber.position < state.head {
+                let entry = state.log[subscriber.position - state.base]
+                guard entry.id > subscriber.after && subscriber.filter.matches(entry.event) else {
                     subscriber.position += 1
                     continue
                 }
-                subscriber.frameOffset += copy(event.frame, from: subscriber.frameOffset)
-                if subscriber.frameOffset == event.frame.count {
+                subscriber.frameOffset += copy(entry.bytes, from: subscriber.frameOffset)
+                if subscriber.frameOffset == entry.bytes.count {
                     subscriber.position += 1
                     subscriber.frameOffset = 0
                 }

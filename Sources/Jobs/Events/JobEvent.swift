@@ -15,10 +15,8 @@ public struct JobEvent: Sendable {
     /// The job it is about, and that job's type (what the `job` and `type` filters look at).
     public let job: String
     public let jobType: JobType?
-    /// QEMU's `data` with `timestamp` (RFC 3339) added; for `JOB_PROGRESS`, jobgate's.
+    /// QEMU's `data` with `timestamp` (RFC 3339) added; for `JOB_PROGRESS` and `resync`, jobgate's.
     public let data: JSONValue
-    /// The event as it goes on the wire: `id:`, `event:` and `data:` lines and the blank line that ends it.
-    public let frame: Data
 
     /// - Parameter data: QEMU's event data (an object); `timestamp` is added to it.
     public init(id: EventID, name: String, job: String, jobType: JobType?, data: JSONValue, at timestamp: Date) {
@@ -33,15 +31,22 @@ public struct JobEvent: Sendable {
         self.job = job
         self.jobType = jobType
         self.data = data
-        self.frame = Self.frame(id: id, name: name, data: data)
     }
 
-    /// The wire form of one event: `id:`, `event:` and `data:` lines and the blank line that ends it.
-    static func frame(id: EventID, name: String, data: JSONValue) -> Data {
-        var frame = Data("id: \(id)\nevent: \(name)\ndata: ".utf8)
-        frame.append(data.serialized())
-        frame.append(contentsOf: Array("\n\n".utf8))
-        return frame
+    /// The event that tells a client to re-list (`GET /jobs`): what it missed is not available. Its id is where
+    /// the stream continues, so a reconnect does not ask for the lost events again. It is about no job, and is
+    /// neither kept in the log nor journalled.
+    static func resync(reason: String, resumeAt id: EventID) -> JobEvent {
+        let detail =
+            switch reason {
+            case "queue-overflow": "this stream fell too far behind and is closed; list the jobs again, then reconnect"
+            case "unknown-cursor": "Last-Event-ID is not an event of this jobgate; list the jobs again"
+            default: "the events after Last-Event-ID are no longer kept; list the jobs again"
+            }
+        let data: JSONValue = [
+            "reason": .string(reason), "detail": .string(detail), "event-cursor": .string(id.description),
+        ]
+        return JobEvent(id: id, name: "resync", job: "", jobType: nil, data: data)
     }
 
     /// The line the journal keeps for it.
