@@ -24,7 +24,8 @@ public final class WriterThread: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let threadID = Mutex<pthread_t?>(nil)
 
-    private init(name: String) {
+    /// A new thread; it lives as long as the process (the shared ones above are what jobgate uses).
+    init(name: String) {
         let thread = Thread { [self] in
             threadID.withLock { $0 = pthread_self() }
             runWork()
