@@ -24,13 +24,15 @@ let package = Package(
         ),
         // The C boundary of GnuTLS (libmicrohttpd's TLS): the certificate served, replaceable on SIGHUP.
         .target(name: "CGnuTLS", linkerSettings: [.linkedLibrary("gnutls")]),
-        // Pure values: QAPI job types, statuses, verbs and QEMU's two tables; a JSON value type.
-        .target(name: "JobModel"),
+        // JSON: a value type, a strict parser and a writer (jobgate's own, for speed and limits on untrusted input).
+        .target(name: "JSON"),
+        // Pure values: QAPI job types, statuses, verbs and QEMU's two tables, job records.
+        .target(name: "JobModel", dependencies: ["JSON"]),
         // QMP client over a UNIX socket and the QEMU engine host.
         .target(
             name: "QMP",
             dependencies: [
-                "JobModel",
+                "JSON", "JobModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -38,13 +40,13 @@ let package = Package(
         // Job records as JSON snapshot files.
         .target(
             name: "Store",
-            dependencies: ["JobModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["JSON", "JobModel", .product(name: "Logging", package: "swift-log")]
         ),
         // Job records, verb gate, image-root confinement; drives QMP.
         .target(
             name: "Jobs",
             dependencies: [
-                "JobModel", "QMP", "Store",
+                "JSON", "JobModel", "QMP", "Store",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -53,7 +55,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "JobModel", "Jobs", "CMicroHTTPD", "CGnuTLS",
+                "JSON", "JobModel", "Jobs", "CMicroHTTPD", "CGnuTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -65,29 +67,30 @@ let package = Package(
         .executableTarget(
             name: "jobgate",
             dependencies: [
-                "Gateway", "Jobs", "QMP", "Store",
+                "Gateway", "JSON", "Jobs", "QMP", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Shared by tests: a fake QMP server on a UNIX socket, and HTTP/process helpers.
-        .target(name: "TestSupport", dependencies: ["JobModel", "QMP", "Jobs"], path: "Tests/TestSupport"),
-        .testTarget(name: "JobModelTests", dependencies: ["JobModel"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "JobModel"]),
-        .testTarget(name: "QMPTests", dependencies: ["QMP", "JobModel", "TestSupport"]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Gateway", "QMP", "JobModel", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "TestSupport", dependencies: ["JSON", "JobModel", "QMP", "Jobs"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "JobModelTests", dependencies: ["JSON", "JobModel"]),
+        .testTarget(name: "StoreTests", dependencies: ["JSON", "Store", "JobModel"]),
+        .testTarget(name: "QMPTests", dependencies: ["JSON", "QMP", "JobModel", "TestSupport"]),
+        .testTarget(name: "JobsTests", dependencies: ["JSON", "Jobs", "Gateway", "QMP", "JobModel", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Jobs", "QMP", "JobModel", "TestSupport",
+                "Gateway", "JSON", "Jobs", "QMP", "JobModel", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["JobModel", "QMP", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JSON", "JobModel", "QMP", "TestSupport", .product(name: "Logging", package: "swift-log")],
             exclude: [
                 "Support/stallfs.py", "Support/generated_client_backup.py", "Support/openapi_generator_client.py",
                 "Support/schemathesis.toml", "Support/schemathesis_hooks.py",

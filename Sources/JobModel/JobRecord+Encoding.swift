@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The record's JSON form, used both over HTTP and in the snapshot files: QAPI's kebab-case names, RFC 3339
 /// times with microseconds. `allowed-verbs` and `stats` are derived when encoding; `stats` read back from a

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension JobRecord {
     /// Why a JSON value is not a job record.

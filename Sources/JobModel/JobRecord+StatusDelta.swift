@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension JobRecord {
     /// The status changes that took a record from one durable state to the next, as the journal keeps them

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// What jobgate knows about one job: QAPI `JobInfo` (`qapi/job.json`), the block-job fields of `BlockJobInfo`
 /// (`qapi/block-core.json`) where QEMU reports them, the creation request, and when each status was entered.

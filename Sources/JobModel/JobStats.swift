@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A job's statistics: how long it ran, how much it moved, how fast, and how it ended.
 ///

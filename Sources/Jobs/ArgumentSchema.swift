@@ -1,3 +1,4 @@
+import JSON
 import JobModel
 
 /// The shape of a QMP command's arguments, checked before anything reaches QEMU so a client learns which field is

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import JobModel
 
 /// What QEMU's job events do to jobgate's records, as pure functions: a `JOB_STATUS_CHANGE` (`step`, from the id's

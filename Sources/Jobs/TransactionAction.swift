@@ -1,3 +1,4 @@
+import JSON
 import JobModel
 
 /// The twelve action types of a QMP `transaction` (`qapi/transaction.json`, `TransactionAction`, QEMU 7.2).

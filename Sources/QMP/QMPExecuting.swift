@@ -1,3 +1,4 @@
+import JSON
 import JobModel
 
 /// Something that runs QMP commands: the real `QMPClient`, or a fake in unit tests.

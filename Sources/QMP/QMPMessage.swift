@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import JobModel
 
 /// One line of QMP traffic from the server, classified (QMP spec, `docs/interop/qmp-spec.rst`).

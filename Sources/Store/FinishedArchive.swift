@@ -12,7 +12,7 @@ import Synchronization
 /// A record whose job is gone from QEMU (`null`) never changes again, and there may be a great many of them; one
 /// file each would make start-up open every one. A segment's data file holds record JSON texts, one per line; its
 /// index file one short line per record with the listing fields and where the text is
-/// (`JobRecord.ArchiveIndexEntry`). Start-up reads the indexes and maps the data files; texts are served from the
+/// (`JobRecord.ArchiveIndexEntry`, FinishedRecordFormats.swift). Start-up reads the indexes and maps the data files; texts are served from the
 /// mappings as they are.
 ///
 /// Appending costs one write and one fsync per file, whatever the number of records. Removing records (retention)

@@ -1,3 +1,4 @@
+import JSON
 import JobModel
 import QMP
 import Synchronization

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import JobModel
 
 /// An RFC 9457 problem document (`application/problem+json`).

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import JobModel
 
 /// One event of the stream `GET /events` serves and the journal keeps: one of QEMU's job events with QEMU's data

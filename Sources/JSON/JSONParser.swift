@@ -3,21 +3,30 @@
 /// It exists for speed (Foundation's `JSONDecoder` into an untyped value costs ~150 µs for a 1 KB record here; this
 /// costs a few) and for predictable limits on untrusted input: nesting deeper than `maximumDepth` is an error,
 /// not a stack overflow.
-struct JSONParser {
+///
+/// Public for readers of jobgate's own file formats that go member by member instead of building values (Store's
+/// finished-record formats): `index`, `parseValue`, `skipWhitespace` and `forEachMember`.
+public struct JSONParser {
     /// Why the text is not JSON, with the byte offset.
-    struct Failure: Error, CustomStringConvertible {
-        var reason: String
-        var offset: Int
-        var description: String { "\(reason) at byte \(offset)" }
+    public struct Failure: Error, CustomStringConvertible {
+        public var reason: String
+        public var offset: Int
+        public var description: String { "\(reason) at byte \(offset)" }
+
+        public init(reason: String, offset: Int) {
+            self.reason = reason
+            self.offset = offset
+        }
     }
 
     static let maximumDepth = 256
 
     let bytes: [UInt8]
-    var index = 0
+    /// Where the parser reads next (a byte offset into the text).
+    public var index = 0
     private var depth = 0
 
-    init(_ bytes: [UInt8]) {
+    public init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
@@ -34,11 +43,11 @@ struct JSONParser {
         Failure(reason: reason, offset: index)
     }
 
-    mutating func skipWhitespace() {
+    public mutating func skipWhitespace() {
         while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
     }
 
-    mutating func parseValue() throws(Failure) -> JSONValue {
+    public mutating func parseValue() throws(Failure) -> JSONValue {
         guard index < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -297,7 +306,7 @@ struct JSONParser {
 
     /// Visits the members of the object at the current position: `visit` gets each key and must either consume
     /// the value (parse or skip it) and return true, or return false to have it skipped.
-    mutating func forEachMember(_ visit: (String, inout JSONParser) throws(Failure) -> Bool) throws(Failure) {
+    public mutating func forEachMember(_ visit: (String, inout JSONParser) throws(Failure) -> Bool) throws(Failure) {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw fail("expected an object") }
         index += 1

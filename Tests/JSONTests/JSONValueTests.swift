@@ -1,5 +1,5 @@
 import Foundation
-import JobModel
+import JSON
 import Testing
 
 @Suite struct JSONValueTests {

@@ -1,5 +1,5 @@
 import Foundation
-import JobModel
+import JSON
 import Testing
 
 /// jobgate's own JSON parser, which reads every request body and every record file.
