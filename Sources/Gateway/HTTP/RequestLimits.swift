@@ -12,16 +12,10 @@ enum RequestLimits {
     static func problem(target: String, headerBytes headerLength: Int) -> Problem? {
         let targetLength = target.utf8.count
         if targetLength > targetBytes {
-            return Problem(
-                "target-too-long", title: "Request target too long", status: 414,
-                detail: "the request target is \(targetLength) bytes long; jobgate takes at most \(targetBytes)",
-                extensions: ["limit": .int(Int64(targetBytes))])
+            return .targetTooLong(length: targetLength, limit: targetBytes)
         }
         if headerLength > headerBytes {
-            return Problem(
-                "headers-too-large", title: "Request header fields too large", status: 431,
-                detail: "the request's header fields hold \(headerLength) bytes; jobgate takes at most \(headerBytes)",
-                extensions: ["limit": .int(Int64(headerBytes))])
+            return .headersTooLarge(length: headerLength, limit: headerBytes)
         }
         return nil
     }

@@ -29,10 +29,8 @@ enum RequestTarget {
         guard let name = query.first(where: { $0.key.contains(nul) || $0.value.contains(nul) })?.key else {
             return nil
         }
-        return Problem(
-            "invalid-query", title: "Invalid query parameter", status: 400,
-            detail: "the query parameter '\(name.replacingOccurrences(of: nul, with: "\\0"))' holds a NUL byte (%00)",
-            extensions: ["parameter": .string(name)])
+        return .invalidQuery(
+            name, "the query parameter '\(name.replacingOccurrences(of: nul, with: "\\0"))' holds a NUL byte (%00)")
     }
 
     /// The path with the `%25` the unescape callback kept decoded (after `problem(path:)` found it exact).

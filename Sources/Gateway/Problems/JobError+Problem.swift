@@ -136,9 +136,7 @@ extension Problem {
             return Problem(
                 "engine-timeout", title: "QEMU did not answer in time", status: 504, detail: error.description)
         case .unavailable:
-            return Problem(
-                "engine-unavailable", title: "QEMU engine unavailable", status: 503, detail: error.description,
-                headers: ["Retry-After": "2"])
+            return .engineUnavailable(error.description)
         case .protocolViolation:
             return Problem("engine-error", title: "QEMU failed a query", status: 502, detail: error.description)
         }

@@ -23,16 +23,12 @@ public struct HealthRoutes: Sendable {
             case .storageFailing(let directory, let reason, let since):
                 throw Problem.storageFailing(dataDirectory: directory, reason: reason).asNotReady(since: since)
             case .engineUnresponsive(let since):
-                throw Problem(
-                    "engine-unavailable", title: "QEMU engine unavailable", status: 503,
-                    detail:
-                        "the QEMU engine has not answered QMP since \(Timestamp.format(since)); it is taken for hung, and replaced when jobgate owns it, once silent for --qmp-timeout",
-                    extensions: ["since": .string(Timestamp.format(since))], headers: ["Retry-After": "2"])
+                throw Problem.engineUnavailable(
+                    "the QEMU engine has not answered QMP since \(Timestamp.format(since)); it is taken for hung, and replaced when jobgate owns it, once silent for --qmp-timeout",
+                    since: since)
             case .engineNotConnected(let problem):
-                throw Problem(
-                    "engine-unavailable", title: "QEMU engine unavailable", status: 503,
-                    detail: "the QEMU engine is not connected yet" + (problem.map { ": \($0)" } ?? ""),
-                    headers: ["Retry-After": "2"])
+                throw Problem.engineUnavailable(
+                    "the QEMU engine is not connected yet" + (problem.map { ": \($0)" } ?? ""))
             case .ready(let version, let package):
                 return Response.json(
                     [

@@ -23,14 +23,9 @@ struct Idempotency: Sendable {
                 status: status, headers: headers.sorted { $0.key < $1.key } + [("Idempotent-Replayed", "true")],
                 body: body)
         case .conflict:
-            throw Problem(
-                "idempotency-key-reused", title: "Idempotency-Key reused with another body", status: 422,
-                detail: "the Idempotency-Key '\(key)' was first used with a different request body")
+            throw Problem.idempotencyKeyReused(key)
         case .inProgress:
-            throw Problem(
-                "idempotency-key-in-progress", title: "Request with this Idempotency-Key in progress", status: 409,
-                detail: "a request with the Idempotency-Key '\(key)' is still being handled; retry shortly",
-                headers: ["Retry-After": "1"])
+            throw Problem.idempotencyKeyInProgress(key)
         case .proceed:
             // The answer the client gets is kept for a retry, a 500 included (Responder.render logs that one).
             let response: Response
