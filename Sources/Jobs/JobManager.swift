@@ -127,24 +127,19 @@ public actor JobManager {
         type: JobType, id: String, arguments: [String: JSONValue], request: JSONValue, createdBy: String? = nil
     ) async throws -> JobRecord {
         try requireRestored()
-        let command = JobCommand.command(for: type)
-        try JobCommand.validateID(id, field: "id")
-        try command.schema.validate(arguments)
-        let confined = try await confinement.confine(type, arguments)
-        var qmpArguments = confined.arguments
-        qmpArguments["job-id"] = .string(id)
+        let creation = try await CreationRequest(type, id: id, arguments: arguments, confinement: confinement)
         creations[id] = (type, request)
         pendingRefusals[id] = nil
         defer { creations[id] = nil }
         let start = Date()
         do {
-            _ = try await engine.execute(command.command, arguments: .object(qmpArguments))
+            _ = try await engine.execute(creation.command, arguments: .object(creation.arguments))
         } catch let error as QMPError {
-            await confinement.descriptors.abandon(confined.fdsets)
+            await confinement.descriptors.abandon(creation.fdsets)
             if case .command(let refusal) = error { noteRefusal(of: [id], since: start, reason: refusal.description) }
             throw JobError.engine(EngineFailure(error), operation: .create)
         }
-        if !confined.fdsets.isEmpty { confinement.descriptors.settle(confined.fdsets, forJob: id) }
+        if !creation.fdsets.isEmpty { confinement.descriptors.settle(creation.fdsets, forJob: id) }
         let record = try adopt(
             id, type: type, arguments: arguments, request: request, createdBy: createdBy, since: start)
         logger.info(
@@ -202,21 +197,9 @@ public actor JobManager {
         async throws -> JobRecord
     {
         try requireRestored()
-        let command = verb.qmpCommand(softCancel: verb == .cancel && body["force"]?.boolValue == false)
-        // Without the command, QEMU refuses before it looks for the job.
-        if verb == .change, let version = status.snapshot.version, version < QEMUVersion.blockJobChange {
-            throw JobError.inQEMUWords(
-                .unsupportedByEngine(
-                    feature: "the 'change' verb (block-job-change)", version: version, since: .blockJobChange),
-                QEMUWording.commandNotFound(command))
-        }
-        guard let record = book.record(id) else {
-            throw JobError.inQEMUWords(.unknownJob(id), QEMUWording.jobNotFound(id, command: command))
-        }
-        guard record.status != .null else {
-            throw JobError.jobEnded(id: id, verb: verb, qemu: QEMUWording.jobNotFound(id, command: command))
-        }
-        let arguments = try qmpArguments(for: verb, record: record, body: body)
+        let request = try VerbRequest(
+            verb, to: id, body: body, record: book.record(id), engine: status.snapshot.version)
+        let (command, arguments, record) = (request.command, request.arguments, request.record)
         do {
             _ = try await engine.execute(command, arguments: arguments)
         } catch QMPError.command(let refusal) where verb == .dismiss && refusal.description == "Job not found" {
@@ -236,54 +219,5 @@ public actor JobManager {
             "job verb applied",
             metadata: ["job_id": "\(id)", "verb": "\(verb.rawValue)", "token": "\(principal ?? "-")"])
         return book.record(id) ?? record
-    }
-
-    /// The arguments of `verb`'s QMP command (`JobVerb.qmpCommand`), after jobgate's own checks.
-    private func qmpArguments(for verb: JobVerb, record: JobRecord, body: [String: JSONValue]) throws -> JSONValue {
-        let id = JSONValue.string(record.id)
-        let softCancel = verb == .cancel && body["force"]?.boolValue == false
-        // QEMU checks "Can't resume a job that was not paused" and the soft-cancel "currently paused" refusal
-        // before its verb table; let QEMU answer those so the text is QEMU's.
-        if verb != .resume && !softCancel && !verb.isAllowed(in: record.status) {
-            throw JobError.verbNotAllowed(id: record.id, verb: verb, status: record.status)
-        }
-        switch verb {
-        case .pause, .resume, .complete, .finalize, .dismiss:
-            try ArgumentSchema(fields: [:], required: []).validate(body)
-            return ["id": id]
-        case .cancel:
-            try ArgumentSchema(fields: ["force": .boolean], required: []).validate(body)
-            guard softCancel else { return ["id": id] }
-            try requireBlockJob(record, verb)
-            return ["device": id, "force": false]
-        case .setSpeed:
-            try ArgumentSchema(fields: ["speed": .speed], required: ["speed"]).validate(body)
-            try requireBlockJob(record, verb)
-            return ["device": id, "speed": body["speed"]!]
-        case .change:
-            let version = status.snapshot.version
-            guard let version, version >= QEMUVersion.blockJobChange else {
-                throw JobError.unsupportedByEngine(
-                    feature: "the 'change' verb (block-job-change)", version: version, since: .blockJobChange)
-            }
-            try requireBlockJob(record, verb)
-            try ArgumentSchema(
-                fields: ["copy-mode": .oneOf(["background", "write-blocking"])], required: ["copy-mode"]
-            )
-            .validate(body)
-            var arguments = body
-            arguments["id"] = id
-            arguments["type"] = .string(record.type?.rawValue ?? "mirror")
-            return .object(arguments)
-        }
-    }
-
-    private func requireBlockJob(_ record: JobRecord, _ verb: JobVerb) throws {
-        guard record.type?.isBlockJob ?? true else {
-            // QEMU's block-job-* commands do not see other jobs at all: "not found" is QEMU's word for it.
-            throw JobError.inQEMUWords(
-                .notABlockJob(id: record.id, type: record.type, verb: verb),
-                QEMUWording.jobNotFound(record.id, command: verb.qmpCommand(softCancel: verb == .cancel)))
-        }
     }
 }
