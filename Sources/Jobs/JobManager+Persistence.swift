@@ -108,9 +108,12 @@ extension JobManager {
 extension JobManager {
     /// While jobs live, samples their progress from the engine every `interval` (for the rates and ETA, and
     /// coalesced progress writes), and applies retention about once a minute. Returns when cancelled.
-    public func pollProgress(every interval: Duration = .milliseconds(500)) async {
+    /// - Parameter clock: what the interval is measured by.
+    public func pollProgress(every interval: Duration = .milliseconds(500), clock: any TimerClock = SystemClock())
+        async
+    {
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            try? await clock.sleep(for: interval)
             if Task.isCancelled { break }
             retryStorage()
             if book.hasLiveJobs && status.snapshot.isConnected && held == nil {

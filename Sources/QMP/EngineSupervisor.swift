@@ -1,3 +1,4 @@
+import JobModel
 import Logging
 import ServiceLifecycle
 
@@ -27,11 +28,17 @@ public actor EngineSupervisor: Service {
     private let client: QMPClient
     private let status: EngineStatus
     private let logger: Logger
+    /// What the reconnect backoff and the liveness probes' interval are measured by.
+    private let clock: any TimerClock
     private var isShuttingDown = false
     /// Why the next engine jobgate starts replaces the previous one, when jobgate itself ended it.
     private var pendingReplacementReason: String?
 
-    public init(mode: Mode, client: QMPClient, status: EngineStatus, liveness: Liveness = Liveness(), logger: Logger) {
+    public init(
+        mode: Mode, client: QMPClient, status: EngineStatus, liveness: Liveness = Liveness(),
+        clock: any TimerClock = SystemClock(), logger: Logger
+    ) {
+        self.clock = clock
         self.mode = mode
         self.liveness = liveness
         self.client = client
@@ -72,8 +79,8 @@ public actor EngineSupervisor: Service {
                 backoff = .milliseconds(200)
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { [client] in await client.waitUntilDisconnected() }
-                    group.addTask { [client, status, liveness] in
-                        await Self.watch(client, status: status, liveness: liveness)
+                    group.addTask { [client, status, liveness, clock] in
+                        await Self.watch(client, status: status, liveness: liveness, clock: clock)
                     }
                     await group.next()
                     group.cancelAll()
@@ -86,7 +93,7 @@ public actor EngineSupervisor: Service {
                 logger.error("QEMU engine unavailable", metadata: ["error": "\(error)"])
             }
             if isShuttingDown { break }
-            try? await Task.sleep(for: backoff)
+            try? await clock.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(5))
         }
     }
@@ -94,9 +101,11 @@ public actor EngineSupervisor: Service {
     /// Probes the engine every `liveness.interval` until cancelled, keeping `status` told whether it answers
     /// (`/readyz` is 503 while it does not; commands fail fast). The client drops a connection that stays silent for
     /// `liveness.hangAfter`.
-    private static func watch(_ client: QMPClient, status: EngineStatus, liveness: Liveness) async {
+    private static func watch(
+        _ client: QMPClient, status: EngineStatus, liveness: Liveness, clock: any TimerClock
+    ) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: liveness.interval)
+            try? await clock.sleep(for: liveness.interval)
             if Task.isCancelled { return }
             status.markSilent(for: await client.probeLiveness(timeout: liveness.timeout, hangAfter: liveness.hangAfter))
         }

@@ -27,6 +27,8 @@ public actor QMPClient: QMPExecuting {
     public nonisolated let signals = QMPSignalQueue()
     private let commandTimeout: Duration
     private let logger: Logger
+    /// What the command deadlines, the greeting timeout and liveness are measured by.
+    private let clock: any TimerClock
 
     private var state = State.disconnected
     private var nextID: Int64 = 1
@@ -51,9 +53,11 @@ public actor QMPClient: QMPExecuting {
 
     /// - Parameters:
     ///   - commandTimeout: how long any command may take before it fails with `QMPError.timeout`.
+    ///   - clock: what deadlines are measured by (`SystemClock`; tests may advance their own).
     ///   - logger: where protocol trouble is reported.
-    public init(commandTimeout: Duration = .seconds(30), logger: Logger) {
+    public init(commandTimeout: Duration = .seconds(30), clock: any TimerClock = SystemClock(), logger: Logger) {
         self.commandTimeout = commandTimeout
+        self.clock = clock
         self.logger = logger
     }
 
@@ -74,8 +78,8 @@ public actor QMPClient: QMPExecuting {
         state = .connecting(connection, nil)
         connection.start()
         Task { await self.pump(connection) }
-        let timer = Task {
-            try? await Task.sleep(for: greetingTimeout)
+        let timer = Task { [clock] in
+            try? await clock.sleep(for: greetingTimeout)
             if !Task.isCancelled { self.failGreeting(of: connection, seconds: greetingTimeout) }
         }
         defer { timer.cancel() }
@@ -102,7 +106,7 @@ public actor QMPClient: QMPExecuting {
     ///   `.unresponsive` at once while the engine does not answer its liveness probes.
     public func execute(_ command: String, arguments: JSONValue? = nil) async throws -> JSONValue {
         if let since = unresponsiveSince {
-            throw QMPError.unresponsive(seconds: (ContinuousClock.now - since).seconds)
+            throw QMPError.unresponsive(seconds: (clock.now - since).seconds)
         }
         return try await send(command, arguments: arguments, timeout: commandTimeout)
     }
@@ -114,7 +118,7 @@ public actor QMPClient: QMPExecuting {
         -> JSONValue
     {
         if let since = unresponsiveSince {
-            throw QMPError.unresponsive(seconds: (ContinuousClock.now - since).seconds)
+            throw QMPError.unresponsive(seconds: (clock.now - since).seconds)
         }
         return try await send(command, arguments: arguments, timeout: commandTimeout, passing: descriptors)
     }
@@ -129,7 +133,7 @@ public actor QMPClient: QMPExecuting {
         var message: [String: JSONValue] = ["execute": .string(command), "id": .int(id)]
         if let arguments { message["arguments"] = arguments }
         return try await withCheckedThrowingContinuation { continuation in
-            let deadline = ContinuousClock.now + timeout
+            let deadline = clock.now + timeout
             pending[id] = Pending(command: command, timeout: timeout, deadline: deadline, continuation: continuation)
             armDeadlineTimer(for: deadline)
             if !connection.send(.object(message), passing: descriptors) {
@@ -151,17 +155,17 @@ public actor QMPClient: QMPExecuting {
             if let since = unresponsiveSince {
                 logger.notice(
                     "the QEMU engine answers QMP again",
-                    metadata: ["after": "\(String(format: "%.1f", (ContinuousClock.now - since).seconds))s"])
+                    metadata: ["after": "\(String(format: "%.1f", (clock.now - since).seconds))s"])
             }
             unresponsiveSince = nil
             return nil
         } catch QMPError.timeout {
-            let since = unresponsiveSince ?? ContinuousClock.now - timeout
+            let since = unresponsiveSince ?? clock.now - timeout
             if unresponsiveSince == nil {
                 logger.error("the QEMU engine does not answer QMP", metadata: ["waited": "\(timeout)"])
             }
             unresponsiveSince = since
-            let silent = ContinuousClock.now - since
+            let silent = clock.now - since
             if silent >= hangAfter {
                 lastDisconnectWasHang = true
                 drop(connection, reason: "the QEMU engine stopped answering QMP")
@@ -247,9 +251,9 @@ public actor QMPClient: QMPExecuting {
     private func watchDeadlines(sleepingUntil first: ContinuousClock.Instant) async {
         var until = first
         while true {
-            try? await Task.sleep(until: until, clock: .continuous)
+            try? await clock.sleep(until: until)
             if Task.isCancelled { return }
-            let now = ContinuousClock.now
+            let now = clock.now
             for (id, entry) in pending.sorted(by: { $0.key < $1.key }) where entry.deadline <= now { expire(id) }
             guard let next = pending.values.map(\.deadline).min() else {
                 deadlineTimer = nil

@@ -3,6 +3,7 @@ import JSON
 import JobModel
 import Logging
 import QMP
+import Synchronization
 import TestSupport
 import Testing
 
@@ -47,6 +48,42 @@ import Testing
         await #expect(throws: QMPError.timeout(command: "query-jobs", seconds: 0.3)) {
             try await client.execute("query-jobs", arguments: nil)
         }
+        await client.finish()
+    }
+
+    @Test("the timeout is the clock's: nothing expires before it passes the deadline, and the command fails after")
+    func timeoutByTheClock() async throws {
+        let received = Mutex(false)
+        let server = try FakeQMPServer(socketPath: socketPath()) { command, _ in
+            if command == "query-jobs" { received.withLock { $0 = true } }
+            return .ignore
+        }
+        defer { server.close() }
+        let clock = ManualClock()
+        let client = QMPClient(commandTimeout: .seconds(30), clock: clock, logger: Logger(label: "test"))
+        _ = try await client.connect(socketPath: server.socketPath)
+        let outcome = Mutex<String?>(nil)
+        let command = Task {
+            do {
+                _ = try await client.execute("query-jobs", arguments: nil)
+                outcome.withLock { $0 = "answered" }
+            } catch {
+                outcome.withLock { $0 = "\(error)" }
+            }
+        }
+        // Sent (its deadline fixed, 30 s of the clock from now), and real time passing changes nothing.
+        while !received.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(200))
+        clock.advance(by: .seconds(29))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(outcome.withLock { $0 } == nil)
+        clock.advance(by: .seconds(2))
+        let giveUp = ContinuousClock.now + .seconds(5)
+        while outcome.withLock({ $0 }) == nil && ContinuousClock.now < giveUp {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(outcome.withLock { $0 } == "\(QMPError.timeout(command: "query-jobs", seconds: 30))")
+        command.cancel()
         await client.finish()
     }
 

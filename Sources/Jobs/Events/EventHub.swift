@@ -223,11 +223,11 @@ public final class EventHub: Sendable {
 
     /// Sends heartbeats (`heartbeat()`) about once a second, or twice per interval if that is shorter, until
     /// cancelled.
-    public func runHeartbeats() async {
+    public func runHeartbeats(clock: any TimerClock = SystemClock()) async {
         let tick = min(Duration.seconds(1), configuration.heartbeat / 2)
         while !Task.isCancelled {
-            try? await Task.sleep(for: tick)
-            heartbeat()
+            try? await clock.sleep(for: tick)
+            heartbeat(now: clock.now)
         }
     }
 
