@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import JobModel
 import Synchronization
 
@@ -44,6 +45,17 @@ public final class JobBook: Sendable {
         var restored = false
         /// Ids whose current run QEMU still has working (not concluded, not gone): the poller's cheap test.
         var live: Set<String> = []
+        /// The JSON text of live current runs as of an engine sample (`sampledText`), by id; dropped when the run
+        /// changes.
+        var sampledTexts: [String: (sampledAt: Date, text: Data)] = [:]
+        /// Counts the writes, so that a text made outside the lock is kept only if nothing changed meanwhile.
+        var writes: UInt64 = 0
+
+        /// Every write of a current run goes through here first.
+        mutating func changing(_ id: String) {
+            sampledTexts[id] = nil
+            writes &+= 1
+        }
 
         mutating func track(_ record: JobRecord) {
             if record.status == .null || record.status == .concluded {
@@ -139,6 +151,32 @@ public final class JobBook: Sendable {
         return text
     }
 
+    /// The JSON text of live job `id` as of the engine's reading at `sampledAt` (`EngineSamples`): its stats are
+    /// those of that moment, and say so in `stats.sampled-at`. Made once per reading and change of the record, and
+    /// served as is until the next: reads of a live job do not serialise it again. The memo is the book's own.
+    /// - Returns: nil if there is no such job, or it has ended (its `text(of:now:)` is the stored one).
+    public func sampledText(of id: String, sampledAt: Date) -> (record: JobRecord, text: Data)? {
+        let (record, memo, writes) = state.withLock { state in
+            (state.current[id], state.sampledTexts[id], state.writes)
+        }
+        guard let record, record.status != .null, record.status != .concluded else { return nil }
+        if let memo, memo.sampledAt == sampledAt { return (record, memo.text) }
+        let text = Self.json(of: record, sampledAt: sampledAt).serialized()
+        state.withLock { state in
+            if state.writes == writes { state.sampledTexts[id] = (sampledAt, text) }
+        }
+        return (record, text)
+    }
+
+    /// A live record's JSON with its stats as of `sampledAt`, which `stats.sampled-at` names.
+    static func json(of record: JobRecord, sampledAt: Date) -> JSONValue {
+        guard case .object(var members) = record.json(now: sampledAt), case .object(var stats)? = members["stats"]
+        else { return record.json(now: sampledAt) }
+        stats["sampled-at"] = .string(Timestamp.format(sampledAt))
+        members["stats"] = .object(stats)
+        return .object(members)
+    }
+
     /// The current run of `id`, if any.
     public func record(_ id: String) -> JobRecord? {
         state.withLock { $0.current[id] }
@@ -186,6 +224,7 @@ public final class JobBook: Sendable {
     /// event, which becomes the book's event cursor under the same lock, so a listing and its `eventCursor` agree.
     func put(_ record: JobRecord, eventID: EventID? = nil) {
         state.withLock { state in
+            state.changing(record.id)
             if let previous = state.current[record.id] {
                 if ListKey(previous) != ListKey(record) {
                     state.removeKey(ListKey(previous))
@@ -217,6 +256,7 @@ public final class JobBook: Sendable {
     /// the id of its event (see `put`); nil takes the next one.
     func begin(_ record: JobRecord, eventID: EventID? = nil) {
         state.withLock { state in
+            state.changing(record.id)
             if let previous = state.current[record.id] {
                 state.earlier[record.id, default: []].append(previous)
                 state.removeKey(ListKey(previous))
@@ -231,6 +271,7 @@ public final class JobBook: Sendable {
     /// Forgets one run (retention, or a job QEMU created and rolled back within a refused command).
     func remove(_ record: JobRecord) {
         state.withLock { state in
+            state.changing(record.id)
             state.json[record.runKey] = nil
             if state.current[record.id]?.run == record.run {
                 state.removeKey(ListKey(record))

@@ -98,17 +98,13 @@ public struct JobRoutes: Sendable {
     /// poller's periods.
     static let freshSample: TimeInterval = 1.0
 
-    /// One record: its stored text when it can no longer change (finished records are kept partially in memory).
-    /// A live record read from QEMU at `sampledAt` says so in `stats.sampled-at`.
+    /// One record: its stored text when it can no longer change (finished records are kept partially in memory);
+    /// a live record read from QEMU at `sampledAt`, as of that reading (`JobBook.sampledText`, which says so in
+    /// `stats.sampled-at`); otherwise made now.
     static func respond(_ record: JobRecord, book: JobBook, status: Int = 200, sampledAt: Date? = nil) -> Response {
-        if let sampledAt, record.status != .null, record.status != .concluded {
-            guard case .object(var members) = record.json(now: Date()), case .object(var stats)? = members["stats"]
-            else { return Response.json(record, status: status) }
-            stats["sampled-at"] = .string(Timestamp.format(sampledAt))
-            members["stats"] = .object(stats)
-            return Response.json(.object(members), status: status)
-        }
-        let text = book.text(of: record, now: Date())
+        let text =
+            sampledAt.flatMap { book.sampledText(of: record.id, sampledAt: $0)?.text }
+            ?? book.text(of: record, now: Date())
         return Response(status: status, headers: [("Content-Type", "application/json")], body: text + Data("\n".utf8))
     }
 
