@@ -1,4 +1,5 @@
 import Foundation
+import JobModel
 import Synchronization
 
 /// A thread of its own that runs closures one at a time, in the order they were given; some after a delay. The
@@ -98,9 +99,7 @@ public final class WriterThread: Sendable {
             for body in due { body() }
             guard due.isEmpty else { continue }
             if let next {
-                let (seconds, attoseconds) = (next - now).components
-                _ = wake.wait(
-                    timeout: .now() + .nanoseconds(Int(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+                _ = wake.wait(timeout: .now() + (next - now).seconds)
             } else {
                 wake.wait()
             }

@@ -1,4 +1,5 @@
 import Dispatch
+import JobModel
 import Synchronization
 
 /// Connections suspended with `MHD_suspend_connection` that libmicrohttpd has not called back since: a deferred
@@ -44,8 +45,6 @@ final class SuspendedConnections: Sendable {
             return false
         }
         if none { return true }
-        let (seconds, attoseconds) = timeout.components
-        return waiter.wait(timeout: .now() + .nanoseconds(Int(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
-            == .success
+        return waiter.wait(timeout: .now() + timeout.seconds) == .success
     }
 }
