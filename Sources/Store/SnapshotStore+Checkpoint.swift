@@ -36,7 +36,7 @@ extension SnapshotStore {
             return !pending.scheduled
         }
         if schedule {
-            writer.async(after: .seconds(flushDelay)) { [self] in _ = flushOnQueue() }
+            writer.async(after: .seconds(flushDelay)) { [self] in _ = flushOnWriter() }
         }
     }
 
@@ -57,11 +57,11 @@ extension SnapshotStore {
     /// - Returns: whether everything pending was written.
     @discardableResult
     public func flush() -> Bool {
-        writer.sync { [self] in flushOnQueue() }
+        writer.sync { [self] in flushOnWriter() }
     }
 
     /// `flush`, on `writer`.
-    private func flushOnQueue() -> Bool {
+    private func flushOnWriter() -> Bool {
         let taken = pending.withLock { pending -> Pending in
             defer {
                 pending.records = [:]
