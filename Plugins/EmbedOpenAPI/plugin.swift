@@ -1,20 +1,25 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds openapi/openapi.yaml into the Gateway module (`OpenAPISpec.text`), so the binary serves the very spec
-/// in the repository at `GET /openapi.yaml`, with no file to install beside it.
+/// Embeds files of the repository into the Gateway module, so the binary serves them with no file to install beside
+/// it: openapi/openapi.yaml (`OpenAPISpec.text`, at `GET /openapi.yaml`) and the dashboard in dashboard/
+/// (`DashboardPage`, `DashboardScript`, `DashboardStyle`, at `/` and under `/ui/`).
 @main
 struct EmbedOpenAPI: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
-        let spec = context.package.directoryURL.appending(path: "openapi/openapi.yaml")
-        let output = context.pluginWorkDirectoryURL.appending(path: "OpenAPISpec.swift")
-        return [
-            .buildCommand(
-                displayName: "Embedding openapi/openapi.yaml",
-                executable: try context.tool(named: "EmbedFile").url,
-                arguments: [spec.path, output.path, "OpenAPISpec"],
-                inputFiles: [spec],
-                outputFiles: [output])
+        let files = [
+            ("openapi/openapi.yaml", "OpenAPISpec"), ("dashboard/index.html", "DashboardPage"),
+            ("dashboard/dashboard.js", "DashboardScript"), ("dashboard/dashboard.css", "DashboardStyle"),
         ]
+        return try files.map { path, name in
+            let input = context.package.directoryURL.appending(path: path)
+            let output = context.pluginWorkDirectoryURL.appending(path: "\(name).swift")
+            return .buildCommand(
+                displayName: "Embedding \(path)",
+                executable: try context.tool(named: "EmbedFile").url,
+                arguments: [input.path, output.path, name],
+                inputFiles: [input],
+                outputFiles: [output])
+        }
     }
 }

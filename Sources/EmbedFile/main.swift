@@ -1,6 +1,6 @@
 import Foundation
 
-// Build tool for the EmbedOpenAPI plugin: `EmbedFile INPUT OUTPUT NAME` writes a Swift file declaring
+// Build tool for the EmbedOpenAPI plugin (openapi.yaml and the dashboard): `EmbedFile INPUT OUTPUT NAME` writes a Swift file declaring
 // `enum NAME { static let text: String }` with INPUT's contents, as a raw string literal.
 let arguments = CommandLine.arguments
 guard arguments.count == 4 else {

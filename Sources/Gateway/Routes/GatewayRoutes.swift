@@ -14,6 +14,7 @@ public enum GatewayRoutes {
         NodeRoutes(catalog: catalog).register(in: &router)
         SecretRoutes(catalog: secrets).register(in: &router)
         SpecRoutes().register(in: &router)
+        DashboardRoutes().register(in: &router)
         return router
     }
 }

@@ -21,7 +21,7 @@ public struct AccessControl: Sendable {
     static let exposedHeaders = "Location, Idempotent-Replayed, Retry-After"
     static let probePaths: Set<String> = ["/healthz", "/readyz"]
     /// Answered without a token: the probes, and the API description.
-    static let openPaths: Set<String> = probePaths.union(["/openapi.yaml"])
+    static let openPaths: Set<String> = probePaths.union(["/openapi.yaml"]).union(DashboardRoutes.paths)
 
     /// - Parameter listenHost: the address jobgate listens on; it, `localhost`, `127.0.0.1` and `::1` are always
     ///   allowed as `Host`.

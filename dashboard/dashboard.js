@@ -1,0 +1,279 @@
+// jobgate's dashboard: list the jobs, then follow /events from the list's event cursor (no polling for status).
+// Served by jobgate at / with a Content-Security-Policy that allows only its own origin; no external requests.
+"use strict";
+
+const VERBS = ["pause", "resume", "set-speed", "complete", "finalize", "cancel", "dismiss"];
+const EVENTS = ["JOB_STATUS_CHANGE", "JOB_PROGRESS", "BLOCK_JOB_READY", "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED",
+  "BLOCK_JOB_ERROR", "BLOCK_JOB_PENDING", "resync"];
+const CONFIRM = {
+  cancel: (id, force) => `${force ? "Cancel" : "Cancel (soft)"} job ${id}? This cannot be undone.`,
+  dismiss: (id) => `Dismiss job ${id}? QEMU forgets it; its record stays here.`,
+  finalize: (id) => `Finalize job ${id}? Its graph changes are applied and cannot be undone.`,
+};
+
+const state = {
+  jobs: new Map(),      // id -> record
+  samples: new Map(),   // id -> [rate, ...] from JOB_PROGRESS, for the chart
+  lastEventID: null,
+  token: sessionStorage.getItem("jobgate-token"),
+  generation: 0,        // of the event stream; an older one's errors are ignored
+};
+
+const $ = (selector) => document.querySelector(selector);
+
+function say(text, isError = false) {
+  const message = $("#message");
+  message.textContent = text;
+  message.className = isError ? "error" : "";
+}
+
+/** One API call; a problem+json refusal becomes an Error carrying the problem. */
+async function api(method, path, body) {
+  const headers = {};
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!response.ok) {
+    if (response.status === 401) $("#auth").hidden = false;
+    const error = new Error((data && (data.desc || data.detail || data.title)) || `${response.status}`);
+    error.problem = data;
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+/** Every current job, page by page; returns the first page's event cursor (subscribe from it: nothing is lost). */
+async function list() {
+  const jobs = new Map();
+  let eventCursor = null;
+  let cursor = null;
+  do {
+    const page = await api("GET", `/jobs?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    if (eventCursor === null) eventCursor = page["event-cursor"];
+    for (const record of page.jobs) jobs.set(record.id, record);
+    cursor = page["next-cursor"];
+  } while (cursor);
+  state.jobs = jobs;
+  renderAll();
+  return eventCursor;
+}
+
+/** Follows /events after `after`; reconnects by hand (a ticket opens one stream only), resuming after the last id. */
+async function watch(after) {
+  const generation = ++state.generation;
+  const params = new URLSearchParams();
+  if (after) params.set("last-event-id", after);
+  if (state.token) params.set("ticket", (await api("POST", "/events/tickets")).ticket);
+  const source = new EventSource(`/events?${params}`);
+  for (const name of EVENTS) {
+    source.addEventListener(name, (event) => {
+      if (generation !== state.generation) return;
+      if (event.lastEventId) state.lastEventID = event.lastEventId;
+      apply(name, JSON.parse(event.data));
+    });
+  }
+  source.onopen = () => { say(""); refreshEngine(); };
+  source.onerror = () => {
+    if (generation !== state.generation) return;
+    source.close();
+    say("Event stream lost; reconnecting…");
+    setTimeout(() => watch(state.lastEventID || after).catch(retryLater), 1000);
+  };
+}
+
+function retryLater(error) {
+  say(`jobgate unreachable (${error.message}); retrying…`, true);
+  setTimeout(() => start().catch(retryLater), 2000);
+}
+
+/** One event: status and block-job events re-read the record (its allowed verbs follow its status). */
+function apply(name, data) {
+  if (name === "resync") {
+    list().then(() => watch(data["event-cursor"])).catch(retryLater);
+    return;
+  }
+  const id = data.id || data.device;
+  if (!id) return;
+  if (name === "JOB_PROGRESS") {
+    const record = state.jobs.get(id);
+    if (record) {
+      record["current-progress"] = data["current-progress"];
+      record["total-progress"] = data["total-progress"];
+      record.status = data.status;
+      record.stats = Object.assign({}, record.stats, { "recent-rate": data.rate });
+      const series = state.samples.get(id) || [];
+      series.push(data.rate || 0);
+      if (series.length > 60) series.shift();
+      state.samples.set(id, series);
+      render(record);
+    }
+    return;
+  }
+  if (name === "JOB_STATUS_CHANGE") {
+    const record = state.jobs.get(id);
+    if (record) { record.status = data.status; render(record); }
+  }
+  api("GET", `/jobs/${encodeURIComponent(id)}?stats=false`)
+    .then((record) => { state.jobs.set(record.id, record); render(record); })
+    .catch(() => {});
+}
+
+function bytes(value) {
+  if (value === null || value === undefined) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}
+
+function timeInStatus(record) {
+  const history = record["status-history"] || [];
+  const spent = {};
+  history.forEach((entry, index) => {
+    const end = index + 1 < history.length ? Date.parse(history[index + 1].at) : Date.now();
+    spent[entry.status] = (spent[entry.status] || 0) + (end - Date.parse(entry.at)) / 1000;
+  });
+  return Object.entries(spent).map(([status, seconds]) => `${status} ${seconds.toFixed(1)} s`).join(", ");
+}
+
+function chart(id) {
+  const series = state.samples.get(id) || [];
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 60 16");
+  svg.setAttribute("width", "120");
+  svg.setAttribute("height", "24");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "throughput over the job's life");
+  const peak = Math.max(1, ...series);
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  line.setAttribute("points", series.map((rate, index) => `${index},${16 - (15 * rate) / peak}`).join(" "));
+  line.setAttribute("fill", "none");
+  line.setAttribute("stroke", "currentColor");
+  svg.append(line);
+  return svg;
+}
+
+function cell(row, ...children) {
+  const td = document.createElement("td");
+  td.append(...children);
+  row.append(td);
+  return td;
+}
+
+function verbButton(record, verb, label, force) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.dataset.verb = verb;
+  if (force !== undefined) button.dataset.force = String(force);
+  button.disabled = !(record["allowed-verbs"] || []).includes(verb);
+  button.addEventListener("click", () => runVerb(record.id, verb, force, button));
+  return button;
+}
+
+async function runVerb(id, verb, force, button) {
+  const body = {};
+  if (verb === "cancel") body.force = force;
+  if (verb === "set-speed") body.speed = Number(button.previousElementSibling.value || 0);
+  if (CONFIRM[verb] && !window.confirm(CONFIRM[verb](id, force))) return;
+  try {
+    await api("POST", `/jobs/${encodeURIComponent(id)}/${verb}`, body);
+    say(`${verb}: ${id} accepted`);
+  } catch (error) {
+    say(`${verb} ${id} refused: ${error.message}`, true);
+  }
+}
+
+/** The row of one job (made or updated in place). */
+function render(record) {
+  const body = $("#jobs tbody");
+  let row = body.querySelector(`tr[data-job-id="${CSS.escape(record.id)}"]`);
+  if (record.status === "null") { row?.remove(); return; }
+  const fresh = document.createElement("tr");
+  fresh.dataset.jobId = record.id;
+  fresh.dataset.status = record.status;
+  const name = document.createElement("button");
+  name.type = "button";
+  name.className = "link";
+  name.textContent = record.id;
+  name.addEventListener("click", () => { $("#detail").textContent = JSON.stringify(state.jobs.get(record.id), null, 2); });
+  const who = record["created-by"] ? ` by ${record["created-by"]}` : "";
+  cell(fresh, name, ` ${record.type || "?"}${who}`);
+  const badge = document.createElement("span");
+  badge.className = "badge";
+  badge.dataset.status = record.status;
+  badge.textContent = record.status;
+  badge.title = timeInStatus(record);
+  const status = cell(fresh, badge);
+  if (record.error) {
+    const error = document.createElement("div");
+    error.className = "error";
+    error.textContent = record.error;
+    status.append(error);
+  }
+  const progress = document.createElement("progress");
+  progress.max = Math.max(1, record["total-progress"] || 0);
+  progress.value = record["current-progress"] || 0;
+  progress.setAttribute("aria-label", `progress of ${record.id}`);
+  cell(fresh, progress, ` ${bytes(record["current-progress"])} of ${bytes(record["total-progress"])}`);
+  const stats = record.stats || {};
+  const eta = stats["eta-seconds"] === null || stats["eta-seconds"] === undefined ? "–" : `${Math.round(stats["eta-seconds"])} s`;
+  cell(fresh, `${bytes(stats["recent-rate"])}/s, ETA ${eta} `, chart(record.id));
+  const speed = document.createElement("input");
+  speed.type = "number";
+  speed.min = "0";
+  speed.placeholder = "bytes/s";
+  speed.setAttribute("aria-label", `speed for ${record.id}`);
+  cell(fresh,
+    verbButton(record, "pause", "Pause"), verbButton(record, "resume", "Resume"),
+    verbButton(record, "complete", "Complete"), verbButton(record, "finalize", "Finalize"),
+    verbButton(record, "cancel", "Cancel", true), verbButton(record, "cancel", "Soft cancel", false),
+    verbButton(record, "dismiss", "Dismiss"), speed, verbButton(record, "set-speed", "Set speed"));
+  if (row) row.replaceWith(fresh); else body.append(fresh);
+}
+
+function renderAll() {
+  $("#jobs tbody").replaceChildren();
+  for (const record of state.jobs.values()) render(record);
+}
+
+async function refreshEngine() {
+  try {
+    const ready = await api("GET", "/readyz");
+    const health = await api("GET", "/healthz");
+    $("#engine").textContent = `Engine: QEMU ${ready.qemu.version}, ready; ${health["event-streams"]} event streams open`;
+  } catch (error) {
+    $("#engine").textContent = `Engine: not ready (${error.message})`;
+  }
+}
+
+async function start() {
+  const cursor = await list();
+  await watch(cursor);
+}
+
+$("#auth").addEventListener("submit", (event) => {
+  event.preventDefault();
+  state.token = $("#token").value.trim();
+  sessionStorage.setItem("jobgate-token", state.token);
+  $("#auth").hidden = true;
+  start().catch(retryLater);
+});
+
+$("#create").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const record = await api("POST", "/jobs", JSON.parse($("#create-body").value));
+    say(`created ${record.id}`);
+  } catch (error) {
+    say(`create refused: ${error.message}`, true);
+  }
+});
+
+refreshEngine();
+setInterval(refreshEngine, 10000);
+start().catch((error) => { if (error.status !== 401) retryLater(error); else say("Enter a token to see the jobs."); });
