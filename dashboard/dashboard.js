@@ -1,5 +1,7 @@
 // jobgate's dashboard: list the jobs, then follow /events from the list's event cursor (no polling for status).
 // Served by jobgate at / with a Content-Security-Policy that allows only its own origin; no external requests.
+// Test hooks: rows carry data-job-id and data-status, verb buttons data-verb; <body> carries data-stream
+// ("open" or "lost") and data-resyncs (how many resync events re-listed).
 "use strict";
 
 const VERBS = ["pause", "resume", "set-speed", "complete", "finalize", "cancel", "dismiss"];
@@ -76,10 +78,11 @@ async function watch(after) {
       apply(name, JSON.parse(event.data));
     });
   }
-  source.onopen = () => { say(""); refreshEngine(); };
+  source.onopen = () => { document.body.dataset.stream = "open"; say(""); refreshEngine(); };
   source.onerror = () => {
     if (generation !== state.generation) return;
     source.close();
+    document.body.dataset.stream = "lost";
     say("Event stream lost; reconnecting…");
     setTimeout(() => watch(state.lastEventID || after).catch(retryLater), 1000);
   };
@@ -93,6 +96,7 @@ function retryLater(error) {
 /** One event: status and block-job events re-read the record (its allowed verbs follow its status). */
 function apply(name, data) {
   if (name === "resync") {
+    document.body.dataset.resyncs = String(Number(document.body.dataset.resyncs || 0) + 1);
     list().then(() => watch(data["event-cursor"])).catch(retryLater);
     return;
   }

@@ -1,0 +1,149 @@
+import Foundation
+import JSON
+import JobModel
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Integration {
+    /// The dashboard at `/`, in a real headless Chromium against a real jobgate and QEMU.
+    @Suite struct DashboardTests {
+        /// A backup between null-co nodes of 1 GiB at 16 MiB/s: about a minute of steady progress.
+        static func startSlowBackup(_ gate: JobgateInstance, id: String) async throws {
+            for name in ["\(id)-s", "\(id)-t"] {
+                let node = try await gate.http.post(
+                    "/nodes", #"{"node-name":"\#(name)","driver":"null-co","size":1073741824}"#)
+                try #require(node.status == 201, "\(node.text)")
+            }
+            _ = try await gate.createJob(
+                #"{"type":"backup","id":"\#(id)","device":"\#(id)-s","target":"\#(id)-t","sync":"full","speed":16777216}"#
+            )
+        }
+
+        /// The row's status, progress and verb buttons as the page shows them.
+        static func row(_ browser: WebDriver, _ id: String) async throws -> JSONValue {
+            try await browser.run(
+                """
+                const row = document.querySelector('tr[data-job-id="\(id)"]');
+                if (!row) return null;
+                const buttons = {};
+                for (const b of row.querySelectorAll("button[data-verb]"))
+                    buttons[b.dataset.verb + (b.dataset.force === "false" ? "-soft" : "")] = !b.disabled;
+                return {status: row.dataset.status, progress: row.querySelector("progress").value, buttons,
+                        rows: document.querySelectorAll('tr[data-job-id="\(id)"]').length};
+                """)
+        }
+
+        @Test("list-then-watch, verbs, QEMU's refusal, a restart and a resync, all without reload")
+        func liveDashboard() async throws {
+            let directory = try JobgateInstance.makeDataDirectory()
+            // The engine outlives jobgate's restart (no --stop-engine-on-exit), as in production.
+            let arguments = ["--event-history", "4"]
+            var gate = try await JobgateInstance.start(dataDirectory: directory, arguments: arguments)
+            let browser = try await WebDriver.start()
+            do {
+                try await Self.drive(browser, gate: &gate, directory: directory, arguments: arguments)
+                await browser.quit()
+                await gate.cleanUp()
+            } catch {
+                await browser.quit()
+                await gate.cleanUp()
+                throw error
+            }
+        }
+
+        static func drive(
+            _ browser: WebDriver, gate: inout JobgateInstance, directory: String, arguments: [String]
+        ) async throws {
+            let origin = "http://127.0.0.1:\(gate.port)"
+            try await browser.open(origin + "/")
+            let opened = try await eventually(timeout: .seconds(10)) {
+                try await browser.run("return document.body.dataset.stream || null;") == "open"
+            }
+            try #require(opened, "the page's event stream did not open")
+
+            // A job created over REST appears within 1 s, and its progress bar moves.
+            try await startSlowBackup(gate, id: "web1")
+            let created = ContinuousClock.now
+            var seen: JSONValue = .null
+            while ContinuousClock.now - created < .seconds(5) {
+                seen = try await row(browser, "web1")
+                if seen != .null { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let appeared = ContinuousClock.now - created
+            #expect(seen != .null && appeared < .seconds(1), "row after \(appeared): \(seen)")
+            let running = try await eventually(timeout: .seconds(10)) {
+                try await row(browser, "web1")["status"] == "running"
+            }
+            #expect(running)
+            let before = try await row(browser, "web1")["progress"]?.doubleValue ?? 0
+            try await Task.sleep(for: .seconds(2))
+            let after = try await row(browser, "web1")
+            #expect((after["progress"]?.doubleValue ?? 0) > before, "progress did not move: \(before) -> \(after)")
+            // QEMU's verb table: a running backup cannot be completed or finalized; it can be paused.
+            #expect(after["buttons"]?["complete"] == false && after["buttons"]?["finalize"] == false, "\(after)")
+            #expect(after["buttons"]?["pause"] == true, "\(after)")
+
+            // A verb the table allows that QEMU refuses: its text is shown.
+            let refusal = try await browser.run(
+                """
+                document.querySelector('tr[data-job-id="web1"] button[data-verb="resume"]').click();
+                const deadline = Date.now() + 5000;
+                while (Date.now() < deadline) {
+                    const text = document.querySelector("#message").textContent;
+                    if (text.includes("refused")) return text;
+                    await new Promise(r => setTimeout(r, 50));
+                }
+                return document.querySelector("#message").textContent;
+                """)
+            #expect(
+                refusal.stringValue?.contains("Can't resume a job that was not paused") == true, "shown: \(refusal)")
+
+            // The pause button pauses it (checked over REST), and the row follows.
+            _ = try await browser.run(
+                #"document.querySelector('tr[data-job-id="web1"] button[data-verb="pause"]').click(); return true;"#)
+            let paused = try await eventually(timeout: .seconds(10)) {
+                try await gate.job("web1")["status"]?.stringValue == "paused"
+            }
+            #expect(paused, "pause from the page did not reach QEMU")
+            let rowPaused = try await eventually(timeout: .seconds(5)) {
+                try await row(browser, "web1")["status"] == "paused"
+            }
+            #expect(rowPaused)
+
+            // A restart of jobgate: the page reconnects by itself, shows what changed meanwhile, and has no
+            // duplicate rows. Jobs created while it was away (more events than --event-history keeps) come in
+            // through a resync, which re-lists.
+            try #require(await gate.stop() == 0)
+            let port = gate.port
+            gate = try await JobgateInstance.start(dataDirectory: directory, port: port, arguments: arguments)
+            try await gate.verb("web1", "resume")
+            try await startSlowBackup(gate, id: "web2")
+            let resumed = try await eventually(timeout: .seconds(15)) {
+                let row = try await row(browser, "web1")
+                return row["status"] == "running" && row["rows"] == 1
+            }
+            let afterRestart = try await row(browser, "web1")
+            #expect(resumed, "after the restart: \(afterRestart)")
+            let second = try await eventually(timeout: .seconds(15)) { try await row(browser, "web2") != .null }
+            #expect(second, "a job created while the page was away is not listed")
+            let resyncs = try await browser.run("return Number(document.body.dataset.resyncs || 0);")
+            #expect((resyncs.intValue ?? 0) >= 1, "no resync re-listed the jobs: \(resyncs)")
+
+            // No console errors, and every request the page made stayed on jobgate's origin.
+            let severe = try await browser.consoleLog().filter { $0["level"]?.stringValue == "SEVERE" }
+            let refusedVerbLogs = severe.filter { $0["message"]?.stringValue?.contains("/resume") == true }
+            #expect(severe.count == refusedVerbLogs.count, "console errors: \(severe)")
+            let foreign = try await browser.run(
+                """
+                return performance.getEntriesByType("resource").map(e => e.name)
+                    .filter(name => new URL(name).origin !== location.origin);
+                """)
+            #expect(foreign == [], "requests left jobgate's origin: \(foreign)")
+        }
+    }
+}
