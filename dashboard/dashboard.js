@@ -1,7 +1,7 @@
 // jobgate's dashboard: list the jobs, then follow /events from the list's event cursor (no polling for status).
 // Served by jobgate at / with a Content-Security-Policy that allows only its own origin; no external requests.
 // Test hooks: rows carry data-job-id and data-status, verb buttons data-verb; <body> carries data-stream
-// ("open" or "lost") and data-resyncs (how many resync events re-listed).
+// ("open" or "lost"), data-events (events applied) and data-resyncs (how many resync events re-listed).
 "use strict";
 
 const VERBS = ["pause", "resume", "set-speed", "complete", "finalize", "cancel", "dismiss"];
@@ -95,6 +95,7 @@ function retryLater(error) {
 
 /** One event: status and block-job events re-read the record (its allowed verbs follow its status). */
 function apply(name, data) {
+  document.body.dataset.events = String(Number(document.body.dataset.events || 0) + 1);
   if (name === "resync") {
     document.body.dataset.resyncs = String(Number(document.body.dataset.resyncs || 0) + 1);
     list().then(() => watch(data["event-cursor"])).catch(retryLater);
