@@ -193,8 +193,27 @@ async function runVerb(id, verb, force, button) {
   }
 }
 
-/** The row of one job (made or updated in place). */
+/** Rows to redraw at the next animation frame: a burst of events costs one redraw per job and frame. */
+const dirty = new Set();
+let frameQueued = false;
+
 function render(record) {
+  dirty.add(record.id);
+  if (frameQueued) return;
+  frameQueued = true;
+  requestAnimationFrame(() => {
+    frameQueued = false;
+    const ids = [...dirty];
+    dirty.clear();
+    for (const id of ids) {
+      const current = state.jobs.get(id);
+      if (current) drawRow(current); else $(`#jobs tbody tr[data-job-id="${CSS.escape(id)}"]`)?.remove();
+    }
+  });
+}
+
+/** The row of one job (made, or replaced in place). */
+function drawRow(record) {
   const body = $("#jobs tbody");
   let row = body.querySelector(`tr[data-job-id="${CSS.escape(record.id)}"]`);
   if (record.status === "null") { row?.remove(); return; }
@@ -242,7 +261,9 @@ function render(record) {
 }
 
 function renderAll() {
-  $("#jobs tbody").replaceChildren();
+  for (const row of [...$("#jobs tbody").children]) {
+    if (!state.jobs.has(row.dataset.jobId)) row.remove();
+  }
   for (const record of state.jobs.values()) render(record);
 }
 

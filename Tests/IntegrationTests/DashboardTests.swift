@@ -114,6 +114,19 @@ extension Integration {
                 try await row(browser, "web1")["status"] == "paused"
             }
             #expect(rowPaused)
+            // `JOBGATE_SCREENSHOTS=docs` saves the pictures the README shows.
+            if let folder = ProcessInfo.processInfo.environment["JOBGATE_SCREENSHOTS"] {
+                try await startSlowBackup(gate, id: "web3")
+                _ = try await eventually(timeout: .seconds(10)) {
+                    try await row(browser, "web3")["status"] == "running"
+                }
+                try await Task.sleep(for: .seconds(3))
+                try await browser.screenshot(to: folder + "/dashboard-jobs.png")
+                _ = try await browser.run(
+                    #"document.querySelector('tr[data-job-id="web3"] button.link').click(); return true;"#)
+                try await browser.screenshot(to: folder + "/dashboard-record.png", height: 1400)
+                try await browser.screenshot(to: folder + "/dashboard-phone.png", width: 420, height: 900)
+            }
 
             // A restart of jobgate: the page reconnects by itself, shows what changed meanwhile, and has no
             // duplicate rows. Jobs created while it was away (more events than --event-history keeps) come in
@@ -135,9 +148,14 @@ extension Integration {
             #expect((resyncs.intValue ?? 0) >= 1, "no resync re-listed the jobs: \(resyncs)")
 
             // No console errors, and every request the page made stayed on jobgate's origin.
-            let severe = try await browser.consoleLog().filter { $0["level"]?.stringValue == "SEVERE" }
-            let refusedVerbLogs = severe.filter { $0["message"]?.stringValue?.contains("/resume") == true }
-            #expect(severe.count == refusedVerbLogs.count, "console errors: \(severe)")
+            // Expected, and the browser's own reports, not the page's: the refused resume (409), and requests that
+            // met jobgate down during its restart.
+            let expected = ["/resume - Failed", "ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET", "ERR_EMPTY_RESPONSE"]
+            let severe = try await browser.consoleLog().filter { entry in
+                let message = entry["message"]?.stringValue ?? ""
+                return entry["level"]?.stringValue == "SEVERE" && !expected.contains { message.contains($0) }
+            }
+            #expect(severe.isEmpty, "console errors: \(severe)")
             let foreign = try await browser.run(
                 """
                 return performance.getEntriesByType("resource").map(e => e.name)

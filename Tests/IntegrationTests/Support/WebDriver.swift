@@ -103,6 +103,16 @@ final class WebDriver: Sendable {
         return answer.json["value"] ?? .null
     }
 
+    /// Saves a PNG of the window, `width` x `height` CSS pixels, to `path`.
+    func screenshot(to path: String, width: Int = 1280, height: Int = 800) async throws {
+        _ = try await Self.call(
+            port, "POST", "/session/\(session)/window/rect", #"{"width":\#(width),"height":\#(height)}"#)
+        let answer = try await Self.call(port, "GET", "/session/\(session)/screenshot")
+        let encoded = try #require(answer.json["value"]?.stringValue, "no screenshot: \(answer.json)")
+        let png = try #require(Data(base64Encoded: encoded), "the screenshot is not base64")
+        try png.write(to: URL(fileURLWithPath: path))
+    }
+
     /// The browser console since the last call.
     func consoleLog() async throws -> [JSONValue] {
         try await Self.call(port, "POST", "/session/\(session)/se/log", #"{"type":"browser"}"#).json["value"]?
