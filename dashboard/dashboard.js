@@ -282,6 +282,46 @@ async function start() {
   await watch(cursor);
 }
 
+/** One page of finished jobs (`GET /jobs` with the filters), newest kept in the order jobgate lists them. */
+let historyCursor = null;
+
+async function loadHistory(more) {
+  const params = new URLSearchParams({ limit: "20" });
+  if ($("#history-status").value) params.set("status", $("#history-status").value);
+  if ($("#history-type").value) params.set("type", $("#history-type").value);
+  if (more && historyCursor) params.set("cursor", historyCursor);
+  try {
+    const page = await api("GET", `/jobs?${params}`);
+    const body = $("#history tbody");
+    if (!more) body.replaceChildren();
+    for (const record of page.jobs) {
+      const row = document.createElement("tr");
+      row.dataset.historyId = record.id;
+      const stats = record.stats || {};
+      const runs = document.createElement("button");
+      runs.type = "button";
+      runs.textContent = `run ${record.run}`;
+      runs.addEventListener("click", async () => {
+        const history = await api("GET", `/jobs/${encodeURIComponent(record.id)}/history`);
+        $("#detail").textContent = JSON.stringify(history, null, 2);
+      });
+      for (const text of [record.id, record.type || "?", stats.outcome || "–", record["updated-at"],
+        `${(stats["duration-seconds"] || 0).toFixed(1)} s`]) {
+        cell(row, text);
+      }
+      cell(row, runs);
+      body.append(row);
+    }
+    historyCursor = page["next-cursor"];
+    $("#history-more").disabled = !historyCursor;
+  } catch (error) {
+    say(`history: ${error.message}`, true);
+  }
+}
+
+$("#history-filter").addEventListener("submit", (event) => { event.preventDefault(); loadHistory(false); });
+$("#history-more").addEventListener("click", () => loadHistory(true));
+
 $("#auth").addEventListener("submit", (event) => {
   event.preventDefault();
   state.token = $("#token").value.trim();

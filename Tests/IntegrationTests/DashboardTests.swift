@@ -147,6 +147,30 @@ extension Integration {
             let resyncs = try await browser.run("return Number(document.body.dataset.resyncs || 0);")
             #expect((resyncs.intValue ?? 0) >= 1, "no resync re-listed the jobs: \(resyncs)")
 
+            // History: a job that ended is listed with its outcome, filtered by status and type.
+            for name in ["h-s", "h-t"] {
+                let node = try await gate.http.post(
+                    "/nodes", #"{"node-name":"\#(name)","driver":"null-co","size":16777216}"#)
+                try #require(node.status == 201, "\(node.text)")
+            }
+            _ = try await gate.createJob(#"{"type":"backup","id":"done1","device":"h-s","target":"h-t","sync":"full"}"#)
+            try await gate.waitForJob("done1", status: ["null"])
+            let history = try await browser.run(
+                """
+                document.querySelector("#history-type").value = "backup";
+                document.querySelector("#history-load").click();
+                const deadline = Date.now() + 5000;
+                while (Date.now() < deadline) {
+                    const row = document.querySelector('#history tr[data-history-id="done1"]');
+                    if (row) return [...row.children].map(c => c.textContent);
+                    await new Promise(r => setTimeout(r, 50));
+                }
+                return null;
+                """)
+            #expect(
+                history.arrayValue?.prefix(3).compactMap(\.stringValue) == ["done1", "backup", "completed"],
+                "\(history)")
+
             // No console errors, and every request the page made stayed on jobgate's origin.
             // Expected, and the browser's own reports, not the page's: the refused resume (409), and requests that
             // met jobgate down during its restart.
