@@ -122,9 +122,42 @@ function apply(name, data) {
     const record = state.jobs.get(id);
     if (record) { record.status = data.status; render(record); }
   }
-  api("GET", `/jobs/${encodeURIComponent(id)}?stats=false`)
-    .then((record) => { state.jobs.set(record.id, record); render(record); })
-    .catch(() => {});
+  reread(id);
+}
+
+/** Jobs whose record is to be read again, and those being read: one read per job at a time. */
+const stale = new Set();
+const reading = new Set();
+
+/**
+ * Reads job `id`'s record again (its allowed verbs, history and error follow its status) a moment after its
+ * first unread event: every new job makes QEMU pause and resume all the others (a drain), so events come in
+ * bursts, and a burst costs one read per job.
+ */
+function reread(id) {
+  if (stale.has(id)) return;
+  stale.add(id);
+  if (reading.has(id)) return;
+  setTimeout(() => readRecord(id), 100);
+}
+
+async function readRecord(id) {
+  stale.delete(id);
+  reading.add(id);
+  try {
+    const record = await api("GET", `/jobs/${encodeURIComponent(id)}?stats=false`);
+    const known = state.jobs.get(id);
+    if (known && known.run > record.run) return;
+    // Progress events are newer than the record's copy of progress read without stats.
+    if (known && known.run === record.run) record.stats = known.stats;
+    state.jobs.set(record.id, record);
+    render(record);
+  } catch {
+    // Gone (404) or jobgate away: the next list (after a reconnect or resync) settles it.
+  } finally {
+    reading.delete(id);
+    if (stale.has(id)) { stale.delete(id); reread(id); }
+  }
 }
 
 function bytes(value) {
@@ -135,31 +168,47 @@ function bytes(value) {
   return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
 }
 
+/** Seconds spent in each status before the last entry of `history`; made once per history read (a long job's
+ * history holds a pair of entries for each drain of every job created after it). */
+const closedTotals = new WeakMap();
+
 function timeInStatus(record) {
   const history = record["status-history"] || [];
-  const spent = {};
-  history.forEach((entry, index) => {
-    const end = index + 1 < history.length ? Date.parse(history[index + 1].at) : Date.now();
-    spent[entry.status] = (spent[entry.status] || 0) + (end - Date.parse(entry.at)) / 1000;
-  });
+  if (!history.length) return "";
+  let totals = closedTotals.get(history);
+  if (!totals) {
+    totals = {};
+    for (let index = 0; index + 1 < history.length; index += 1) {
+      const status = history[index].status;
+      totals[status] = (totals[status] || 0) + (Date.parse(history[index + 1].at) - Date.parse(history[index].at)) / 1000;
+    }
+    closedTotals.set(history, totals);
+  }
+  const last = history[history.length - 1];
+  const spent = Object.assign({}, totals);
+  spent[last.status] = (spent[last.status] || 0) + (Date.now() - Date.parse(last.at)) / 1000;
   return Object.entries(spent).map(([status, seconds]) => `${status} ${seconds.toFixed(1)} s`).join(", ");
 }
 
-function chart(id) {
-  const series = state.samples.get(id) || [];
+/** The throughput chart of a row: a polyline of the job's JOB_PROGRESS rates, redrawn in place. */
+function makeChart() {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", "0 0 60 16");
   svg.setAttribute("width", "120");
   svg.setAttribute("height", "24");
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", "throughput over the job's life");
-  const peak = Math.max(1, ...series);
   const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-  line.setAttribute("points", series.map((rate, index) => `${index},${16 - (15 * rate) / peak}`).join(" "));
   line.setAttribute("fill", "none");
   line.setAttribute("stroke", "currentColor");
   svg.append(line);
   return svg;
+}
+
+function drawChart(svg, id) {
+  const series = state.samples.get(id) || [];
+  const peak = Math.max(1, ...series);
+  svg.firstChild.setAttribute("points", series.map((rate, index) => `${index},${16 - (15 * rate) / peak}`).join(" "));
 }
 
 function cell(row, ...children) {
@@ -169,14 +218,13 @@ function cell(row, ...children) {
   return td;
 }
 
-function verbButton(record, verb, label, force) {
+function verbButton(id, verb, label, force) {
   const button = document.createElement("button");
   button.type = "button";
   button.textContent = label;
   button.dataset.verb = verb;
   if (force !== undefined) button.dataset.force = String(force);
-  button.disabled = !(record["allowed-verbs"] || []).includes(verb);
-  button.addEventListener("click", () => runVerb(record.id, verb, force, button));
+  button.addEventListener("click", () => runVerb(id, verb, force, button));
   return button;
 }
 
@@ -207,62 +255,110 @@ function render(record) {
     dirty.clear();
     for (const id of ids) {
       const current = state.jobs.get(id);
-      if (current) drawRow(current); else $(`#jobs tbody tr[data-job-id="${CSS.escape(id)}"]`)?.remove();
+      if (current) drawRow(current); else drawRow({ id, status: "null" });
     }
   });
 }
 
-/** The row of one job (made, or replaced in place). */
+/** id -> the parts of its row that change; a row is made once and updated in place. */
+const rows = new Map();
+/** Rows on screen (or near it), and rows off it whose figures changed since they were last drawn. */
+const visible = new Set();
+const deferred = new Set();
+const onScreen = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    const id = entry.target.dataset.jobId;
+    if (!entry.isIntersecting) { visible.delete(id); continue; }
+    visible.add(id);
+    if (deferred.delete(id) && state.jobs.has(id)) render(state.jobs.get(id));
+  }
+}, { rootMargin: "400px 0px" });
+
+/** Sets `property` of `node` only if it changes: an unchanged write still costs the browser a style pass. */
+function set(node, property, value) {
+  if (node[property] !== value) node[property] = value;
+}
+
+/**
+ * The row of one job, made the first time; removed once the job is gone from QEMU (status null). Status, error
+ * and verb buttons are kept current on every row; progress, rate and chart only on rows on screen (the others are
+ * drawn when scrolled to), since with hundreds of jobs laying out rows nobody sees is what costs a frame.
+ */
 function drawRow(record) {
-  const body = $("#jobs tbody");
-  let row = body.querySelector(`tr[data-job-id="${CSS.escape(record.id)}"]`);
-  if (record.status === "null") { row?.remove(); return; }
-  const fresh = document.createElement("tr");
-  fresh.dataset.jobId = record.id;
-  fresh.dataset.status = record.status;
+  let row = rows.get(record.id);
+  if (record.status === "null") {
+    if (row) { onScreen.unobserve(row.element); row.element.remove(); }
+    rows.delete(record.id);
+    return;
+  }
+  const made = !row;
+  if (made) {
+    row = makeRow(record.id);
+    rows.set(record.id, row);
+    $("#jobs tbody").append(row.element);
+    onScreen.observe(row.element);
+  }
+  const element = row.element;
+  if (element.dataset.status !== record.status) element.dataset.status = record.status;
+  const who = record["created-by"] ? ` by ${record["created-by"]}` : "";
+  set(row.kind, "textContent", ` ${record.type || "?"}${who}`);
+  if (row.badge.dataset.status !== record.status) row.badge.dataset.status = record.status;
+  set(row.badge, "textContent", record.status);
+  set(row.error, "textContent", record.error || "");
+  set(row.error, "hidden", !record.error);
+  const allowed = record["allowed-verbs"] || [];
+  for (const button of row.buttons) set(button, "disabled", !allowed.includes(button.dataset.verb));
+  if (!made && !visible.has(record.id)) { deferred.add(record.id); return; }
+  row.badge.title = timeInStatus(record);
+  set(row.progress, "max", Math.max(1, record["total-progress"] || 0));
+  set(row.progress, "value", record["current-progress"] || 0);
+  set(row.amount, "textContent", ` ${bytes(record["current-progress"])} of ${bytes(record["total-progress"])}`);
+  const stats = record.stats || {};
+  const eta = stats["eta-seconds"] === null || stats["eta-seconds"] === undefined ? "–" : `${Math.round(stats["eta-seconds"])} s`;
+  set(row.rate, "textContent", `${bytes(stats["recent-rate"])}/s, ETA ${eta} `);
+  drawChart(row.chart, record.id);
+}
+
+function makeRow(id) {
+  const element = document.createElement("tr");
+  element.dataset.jobId = id;
   const name = document.createElement("button");
   name.type = "button";
   name.className = "link";
-  name.textContent = record.id;
-  name.addEventListener("click", () => { $("#detail").textContent = JSON.stringify(state.jobs.get(record.id), null, 2); });
-  const who = record["created-by"] ? ` by ${record["created-by"]}` : "";
-  cell(fresh, name, ` ${record.type || "?"}${who}`);
+  name.textContent = id;
+  name.addEventListener("click", () => { $("#detail").textContent = JSON.stringify(state.jobs.get(id), null, 2); });
+  const kind = document.createTextNode("");
+  cell(element, name, kind);
   const badge = document.createElement("span");
   badge.className = "badge";
-  badge.dataset.status = record.status;
-  badge.textContent = record.status;
-  badge.title = timeInStatus(record);
-  const status = cell(fresh, badge);
-  if (record.error) {
-    const error = document.createElement("div");
-    error.className = "error";
-    error.textContent = record.error;
-    status.append(error);
-  }
+  const error = document.createElement("div");
+  error.className = "error";
+  cell(element, badge, error);
   const progress = document.createElement("progress");
-  progress.max = Math.max(1, record["total-progress"] || 0);
-  progress.value = record["current-progress"] || 0;
-  progress.setAttribute("aria-label", `progress of ${record.id}`);
-  cell(fresh, progress, ` ${bytes(record["current-progress"])} of ${bytes(record["total-progress"])}`);
-  const stats = record.stats || {};
-  const eta = stats["eta-seconds"] === null || stats["eta-seconds"] === undefined ? "–" : `${Math.round(stats["eta-seconds"])} s`;
-  cell(fresh, `${bytes(stats["recent-rate"])}/s, ETA ${eta} `, chart(record.id));
+  progress.setAttribute("aria-label", `progress of ${id}`);
+  const amount = document.createTextNode("");
+  cell(element, progress, amount);
+  const rate = document.createTextNode("");
+  const chart = makeChart();
+  cell(element, rate, chart);
   const speed = document.createElement("input");
   speed.type = "number";
   speed.min = "0";
   speed.placeholder = "bytes/s";
-  speed.setAttribute("aria-label", `speed for ${record.id}`);
-  cell(fresh,
-    verbButton(record, "pause", "Pause"), verbButton(record, "resume", "Resume"),
-    verbButton(record, "complete", "Complete"), verbButton(record, "finalize", "Finalize"),
-    verbButton(record, "cancel", "Cancel", true), verbButton(record, "cancel", "Soft cancel", false),
-    verbButton(record, "dismiss", "Dismiss"), speed, verbButton(record, "set-speed", "Set speed"));
-  if (row) row.replaceWith(fresh); else body.append(fresh);
+  speed.setAttribute("aria-label", `speed for ${id}`);
+  const buttons = [
+    verbButton(id, "pause", "Pause"), verbButton(id, "resume", "Resume"),
+    verbButton(id, "complete", "Complete"), verbButton(id, "finalize", "Finalize"),
+    verbButton(id, "cancel", "Cancel", true), verbButton(id, "cancel", "Soft cancel", false),
+    verbButton(id, "dismiss", "Dismiss")];
+  const setSpeed = verbButton(id, "set-speed", "Set speed");
+  cell(element, ...buttons, speed, setSpeed);
+  return { element, kind, badge, error, progress, amount, rate, chart, buttons: [...buttons, setSpeed] };
 }
 
 function renderAll() {
-  for (const row of [...$("#jobs tbody").children]) {
-    if (!state.jobs.has(row.dataset.jobId)) row.remove();
+  for (const id of rows.keys()) {
+    if (!state.jobs.has(id)) drawRow({ id, status: "null" });
   }
   for (const record of state.jobs.values()) render(record);
 }

@@ -188,8 +188,9 @@ extension Integration {
             #expect(foreign == [], "requests left jobgate's origin: \(foreign)")
         }
 
-        /// `JOBGATE_DASHBOARD_JOBS` jobs (default 50; issue #14 asks for 200 with every main-thread task under 50 ms,
-        /// which is not met yet: see the issue's notes).
+        /// `JOBGATE_DASHBOARD_JOBS` jobs (default 50). The longest main-thread task is reported, not asserted: the
+        /// goal (under 50 ms with 200 jobs) is measured by `bench/dashboard.sh`, which runs this test against a
+        /// release build and writes the figures (`JOBGATE_DASHBOARD_REPORT`, a file for the result) down.
         @Test(
             "many running jobs and their progress events: the page shows them all and keeps up; its longest task is reported"
         )
@@ -213,7 +214,8 @@ extension Integration {
                 try await browser.run("return document.body.dataset.stream || null;") == "open"
             }
             try #require(opened, "the page's event stream did not open")
-            // 1 GiB each at 1 MiB/s: all still running while the page is measured, progress every 0.5 s each.
+            // 1 GiB each at 4 MiB/s: all still running while the page is measured, and progress moves at every
+            // sampling (QEMU's rate limit lets a job copy about 1 MiB at a time), so two JOB_PROGRESS a second each.
             let setup = ContinuousClock.now
             for index in 0..<jobs {
                 for name in ["n\(index)s", "n\(index)t"] {
@@ -222,21 +224,32 @@ extension Integration {
                     try #require(node.status == 201, "\(node.text)")
                 }
                 _ = try await gate.createJob(
-                    #"{"type":"backup","id":"many\#(index)","device":"n\#(index)s","target":"n\#(index)t","sync":"full","speed":1048576}"#
+                    #"{"type":"backup","id":"many\#(index)","device":"n\#(index)s","target":"n\#(index)t","sync":"full","speed":4194304}"#
                 )
             }
             let shown = try await eventually(timeout: .seconds(30)) {
                 try await browser.run(#"return document.querySelectorAll('tr[data-status="running"]').length;"#)
                     .intValue == Int64(jobs)
             }
-            try #require(shown, "the page does not show \(jobs) running jobs")
-            print("dashboard: \(jobs) jobs created and shown in \(ContinuousClock.now - setup)")
+            let counted = try await browser.run(
+                #"return document.querySelectorAll('tr[data-status="running"]').length;"#)
+            try #require(shown, "the page shows \(counted) of \(jobs) jobs running")
+            let setupTime = ContinuousClock.now - setup
+            print("dashboard: \(jobs) jobs created and shown in \(setupTime)")
             let result = try await browser.run(
                 """
                 const longest = [];
                 const observer = new PerformanceObserver(list => {
                     for (const entry of list.getEntries()) longest.push(entry.duration); });
                 observer.observe({type: "longtask"});
+                // Frames over 50 ms, split into the page's scripts and the browser's style, layout and paint.
+                const slow = [];
+                const frameObserver = new PerformanceObserver(list => {
+                    for (const frame of list.getEntries()) slow.push({duration: Math.round(frame.duration),
+                        scripts: Math.round(frame.scripts.reduce((sum, script) => sum + script.duration, 0)),
+                        rendering: frame.styleAndLayoutStart
+                            ? Math.round(frame.startTime + frame.duration - frame.styleAndLayoutStart) : 0}); });
+                frameObserver.observe({type: "long-animation-frame"});
                 const before = Number(document.body.dataset.events || 0);
                 // Also the page's own view of a frame: the largest gap between animation frames.
                 let last = performance.now(), gap = 0, frames = 0;
@@ -246,17 +259,42 @@ extension Integration {
                         if (now - start < 5000) requestAnimationFrame(tick); else resolve(); };
                     requestAnimationFrame(tick); });
                 observer.disconnect();
-                return {events: Number(document.body.dataset.events || 0) - before, frames, gap,
+                frameObserver.disconnect();
+                return {events: Number(document.body.dataset.events || 0) - before, frames, gap: Math.round(gap),
                         longest: longest.length ? Math.max(...longest) : 0, long: longest.length,
+                        "slowest-frames": slow.sort((a, b) => b.duration - a.duration).slice(0, 3),
                         supported: PerformanceObserver.supportedEntryTypes.includes("longtask")};
                 """)
             try #require(result["supported"] == true, "this Chromium does not report long tasks: \(result)")
             let events = result["events"]?.intValue ?? 0
             #expect(events >= Int64(jobs) * 5, "too few progress events reached the page to measure: \(result)")
-            // The longest main-thread task is reported, not asserted: inside the parallel suite on 2 cores the
-            // browser's main thread is also descheduled (58 ms measured for 50 jobs there, no long task alone), so
-            // the 50 ms goal is a measurement for a quiet machine (`JOBGATE_DASHBOARD_JOBS=200`, run alone).
+            // Rows off screen are drawn when scrolled to: the last row, brought into view, shows its progress.
+            let last = try await browser.run(
+                """
+                const row = [...document.querySelectorAll("#jobs tbody tr")].pop();
+                row.scrollIntoView();
+                await new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+                await new Promise(resolve => setTimeout(resolve, 200));
+                return {id: row.dataset.jobId, progress: row.querySelector("progress").value};
+                """)
+            if let id = last["id"]?.stringValue {
+                let record = try await gate.job(id)
+                #expect(
+                    (last["progress"]?.doubleValue ?? 0) > 0
+                        && (last["progress"]?.doubleValue ?? 0) <= (record["current-progress"]?.doubleValue ?? 0),
+                    "the last row, scrolled to: \(last), over REST: \(record["current-progress"] ?? .null)")
+            } else {
+                Issue.record("no last row: \(last)")
+            }
+            // The longest main-thread task is reported, not asserted (a timing goal is a benchmark's:
+            // `bench/dashboard.sh`); inside the parallel suite on 2 cores the browser is also descheduled.
             print("dashboard with \(jobs) jobs, 5 s: \(result)")
+            if let report = ProcessInfo.processInfo.environment["JOBGATE_DASHBOARD_REPORT"] {
+                var figures = result.objectValue ?? [:]
+                figures["jobs"] = .int(Int64(jobs))
+                figures["setup-seconds"] = .int(setupTime.components.seconds)
+                try JSONValue.object(figures).serialized().write(to: URL(fileURLWithPath: report))
+            }
         }
     }
 }
