@@ -208,7 +208,18 @@ function makeChart() {
 function drawChart(svg, id) {
   const series = state.samples.get(id) || [];
   const peak = Math.max(1, ...series);
-  svg.firstChild.setAttribute("points", series.map((rate, index) => `${index},${16 - (15 * rate) / peak}`).join(" "));
+  const step = 60 / Math.max(1, series.length - 1);
+  svg.firstChild.setAttribute("points",
+    series.map((rate, index) => `${(index * step).toFixed(1)},${(16 - (15 * rate) / peak).toFixed(1)}`).join(" "));
+}
+
+/** Time left at the recent rate, as jobgate's stats would say (`eta-seconds`), from the latest progress. */
+function eta(record) {
+  const rate = (record.stats || {})["recent-rate"];
+  const left = (record["total-progress"] || 0) - (record["current-progress"] || 0);
+  if (record.status !== "running" || !rate || rate <= 0 || left <= 0) return "–";
+  const seconds = Math.round(left / rate);
+  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
 }
 
 function cell(row, ...children) {
@@ -313,9 +324,10 @@ function drawRow(record) {
   set(row.progress, "max", Math.max(1, record["total-progress"] || 0));
   set(row.progress, "value", record["current-progress"] || 0);
   set(row.amount, "textContent", ` ${bytes(record["current-progress"])} of ${bytes(record["total-progress"])}`);
-  const stats = record.stats || {};
-  const eta = stats["eta-seconds"] === null || stats["eta-seconds"] === undefined ? "–" : `${Math.round(stats["eta-seconds"])} s`;
-  set(row.rate, "textContent", `${bytes(stats["recent-rate"])}/s, ETA ${eta} `);
+  // A job that does not copy now (paused, waiting, ...) sends no progress: its last rate would be stale.
+  const copying = record.status === "running" || record.status === "ready";
+  const rate = copying ? `${bytes((record.stats || {})["recent-rate"])}/s` : "–";
+  set(row.rate, "textContent", `${rate}, ETA ${eta(record)} `);
   drawChart(row.chart, record.id);
 }
 
@@ -367,13 +379,15 @@ async function refreshEngine() {
   try {
     const ready = await api("GET", "/readyz");
     const health = await api("GET", "/healthz");
-    $("#engine").textContent = `Engine: QEMU ${ready.qemu.version}, ready; ${health["event-streams"]} event streams open`;
+    const streams = health["event-streams"];
+    $("#engine").textContent = `Engine: QEMU ${ready.qemu.version}, ready; ${streams} event stream${streams === 1 ? "" : "s"} open`;
   } catch (error) {
     $("#engine").textContent = `Engine: not ready (${error.message})`;
   }
 }
 
 async function start() {
+  loadNodes();
   const cursor = await list();
   await watch(cursor);
 }
@@ -424,6 +438,38 @@ $("#auth").addEventListener("submit", (event) => {
   sessionStorage.setItem("jobgate-token", state.token);
   $("#auth").hidden = true;
   start().catch(retryLater);
+});
+
+/** The node lists of the backup/mirror form, from `GET /nodes`; the choices made are kept if still there. */
+async function loadNodes() {
+  try {
+    const names = (await api("GET", "/nodes")).nodes.map((node) => node["node-name"]).filter(Boolean).sort();
+    for (const select of [$("#copy-device"), $("#copy-target")]) {
+      const chosen = select.value;
+      select.replaceChildren(...names.map((name) => new Option(name, name)));
+      if (names.includes(chosen)) select.value = chosen;
+    }
+  } catch (error) {
+    if (error.status !== 401) say(`nodes: ${error.message}`, true);
+  }
+}
+
+$("#copy-nodes").addEventListener("click", loadNodes);
+$("#copy").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = {
+    type: $("#copy-type").value, id: $("#copy-id").value.trim(), device: $("#copy-device").value,
+    target: $("#copy-target").value, sync: $("#copy-sync").value,
+    "auto-finalize": $("#copy-auto-finalize").checked, "auto-dismiss": $("#copy-auto-dismiss").checked,
+  };
+  const speed = Number($("#copy-speed").value || 0);
+  if (speed > 0) body.speed = speed;
+  try {
+    const record = await api("POST", "/jobs", body);
+    say(`created ${record.id}`);
+  } catch (error) {
+    say(`create refused: ${error.message}`, true);
+  }
 });
 
 $("#create").addEventListener("submit", async (event) => {

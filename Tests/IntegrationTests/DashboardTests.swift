@@ -171,6 +171,45 @@ extension Integration {
                 history.arrayValue?.prefix(3).compactMap(\.stringValue) == ["done1", "backup", "completed"],
                 "\(history)")
 
+            // The backup/mirror form: nodes from GET /nodes, the sync mode and speed chosen reach QEMU's job.
+            for name in ["f-s", "f-t"] {
+                let node = try await gate.http.post(
+                    "/nodes", #"{"node-name":"\#(name)","driver":"null-co","size":1073741824}"#)
+                try #require(node.status == 201, "\(node.text)")
+            }
+            let submitted = try await browser.run(
+                """
+                document.querySelector("#copy-nodes").click();
+                const deadline = Date.now() + 5000;
+                while (Date.now() < deadline
+                       && ![...document.querySelector("#copy-target").options].some(o => o.value === "f-t"))
+                    await new Promise(r => setTimeout(r, 50));
+                document.querySelector("#copy-type").value = "mirror";
+                document.querySelector("#copy-id").value = "form1";
+                document.querySelector("#copy-device").value = "f-s";
+                document.querySelector("#copy-target").value = "f-t";
+                document.querySelector("#copy-sync").value = "full";
+                document.querySelector("#copy-speed").value = "2097152";
+                document.querySelector('#copy button[type="submit"]').click();
+                return document.querySelector("#copy-target").value;
+                """)
+            #expect(submitted == "f-t", "the form did not list the nodes: \(submitted)")
+            let formJob = try await eventually(timeout: .seconds(10)) {
+                try await gate.http.get("/jobs/form1").status == 200
+            }
+            try #require(formJob, "the form's mirror was not created")
+            let mirror = try await gate.job("form1")
+            #expect(
+                mirror["type"] == "mirror" && mirror["request"]?["sync"] == "full"
+                    && mirror["request"]?["speed"] == 2_097_152 && mirror["request"]?["device"] == "f-s",
+                "\(mirror)")
+            let formRow = try await eventually(timeout: .seconds(5)) { try await row(browser, "form1") != .null }
+            #expect(formRow, "the form's job has no row")
+            if let folder = ProcessInfo.processInfo.environment["JOBGATE_SCREENSHOTS"] {
+                _ = try await browser.run(##"document.querySelector("#history-title").scrollIntoView(); return true;"##)
+                try await browser.screenshot(to: folder + "/dashboard-history.png", height: 1000)
+            }
+
             // No console errors, and every request the page made stayed on jobgate's origin.
             // Expected, and the browser's own reports, not the page's: the refused resume (409), and requests that
             // met jobgate down during its restart.

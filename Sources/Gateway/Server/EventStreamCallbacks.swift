@@ -15,13 +15,19 @@ final class EventStreamBox: Sendable {
     /// The server's count of suspended connections, and whether this one is suspended (set by the reader that
     /// suspends it, cleared by the reader libmicrohttpd calls after the resume; the readers of one connection
     /// never run at the same time).
-    let suspensions: SuspendedConnections
+    let suspensions: ConnectionCount
     let isSuspended = Atomic(false)
+    /// The server's count of stream responses it holds; this one leaves it when freed.
+    let streaming: ConnectionCount
 
-    init(subscription: EventSubscription, connection: ConnectionHandle, suspensions: SuspendedConnections) {
+    init(
+        subscription: EventSubscription, connection: ConnectionHandle, suspensions: ConnectionCount,
+        streaming: ConnectionCount
+    ) {
         self.subscription = subscription
         self.connection = connection
         self.suspensions = suspensions
+        self.streaming = streaming
     }
 }
 
@@ -31,14 +37,16 @@ private let streamSendBufferBytes: Int32 = 32 * 1024
 
 /// Queues `response` as a server-sent event stream of unknown length (chunked) read from `stream`.
 func queueStream(
-    _ stream: EventSubscription, _ response: Response, on connection: OpaquePointer, suspended: SuspendedConnections
+    _ stream: EventSubscription, _ response: Response, on connection: OpaquePointer, suspended: ConnectionCount,
+    streaming: ConnectionCount
 ) -> MHD_Result {
     let handle = ConnectionHandle(raw: connection)
     // Safe because libmicrohttpd allows resuming from any thread, and the hub wakes only a suspended reader
     // whose subscription is still registered (the free callback cancels it first).
     stream.attach { MHD_resume_connection(handle.raw) }
-    let box = Unmanaged.passRetained(EventStreamBox(subscription: stream, connection: handle, suspensions: suspended))
-        .toOpaque()
+    let box = Unmanaged.passRetained(
+        EventStreamBox(subscription: stream, connection: handle, suspensions: suspended, streaming: streaming)
+    ).toOpaque()
     guard
         let mhdResponse = MHD_create_response_from_callback(
             UInt64.max, 16 * 1024, cmhdStreamRead, box, cmhdStreamFree)
@@ -47,6 +55,7 @@ func queueStream(
         Unmanaged<EventStreamBox>.fromOpaque(box).release()
         return .NO
     }
+    streaming.add()
     for (name, value) in response.headers {
         _ = MHD_add_response_header(mhdResponse, name, value)
     }
@@ -70,10 +79,10 @@ func cmhdStreamRead(
     guard let cls, let buffer, max > 0 else { return MHD_CONTENT_READER_END_OF_STREAM }
     // Safe because the box stays retained until cmhdStreamFree.
     let box = Unmanaged<EventStreamBox>.fromOpaque(cls).takeUnretainedValue()
-    if box.isSuspended.exchange(false, ordering: .acquiringAndReleasing) { box.suspensions.calledBack() }
+    if box.isSuspended.exchange(false, ordering: .acquiringAndReleasing) { box.suspensions.remove() }
     let result = box.subscription.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: max)) {
         box.isSuspended.store(true, ordering: .releasing)
-        box.suspensions.suspending()
+        box.suspensions.add()
         MHD_suspend_connection(box.connection.raw)
     }
     switch result {
@@ -89,4 +98,5 @@ func cmhdStreamFree(_ cls: UnsafeMutableRawPointer?) {
     guard let cls else { return }
     let box = Unmanaged<EventStreamBox>.fromOpaque(cls).takeRetainedValue()
     box.subscription.cancel()
+    box.streaming.remove()
 }

@@ -51,7 +51,7 @@ func cmhdAccessHandler(
     }
     switch phase {
     case .ready(let response):
-        server.suspended.calledBack()
+        server.suspended.remove()
         return queue(response, on: connection, server: server)
     case .waiting:
         return .YES
@@ -84,7 +84,7 @@ func cmhdAccessHandler(
             return queue(response, on: connection, server: server)
         case .deferred(let work):
             box.markWaiting()
-            server.suspended.suspending()
+            server.suspended.add()
             MHD_suspend_connection(connection)
             server.submit(DeferredRequest(box: box, work: work))
             return .YES
@@ -109,7 +109,8 @@ func cmhdRequestCompleted(
 
 private func queue(_ response: Response, on connection: OpaquePointer, server: ServerContext) -> MHD_Result {
     if let stream = response.stream {
-        return queueStream(stream, response, on: connection, suspended: server.suspended)
+        return queueStream(
+            stream, response, on: connection, suspended: server.suspended, streaming: server.streaming)
     }
     var body = response.body
     let mhdResponse = body.withUnsafeMutableBytes { bytes in

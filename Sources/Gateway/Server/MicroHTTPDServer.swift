@@ -17,7 +17,10 @@ final class ServerContext: Sendable {
     let bodyBudget: BodyBudget
     let connections: ConnectionRegistry
     /// Connections suspended and not called back yet: what shutdown waits for before stopping the daemon.
-    let suspended = SuspendedConnections()
+    let suspended = ConnectionCount()
+    /// Event-stream responses libmicrohttpd still holds: what shutdown waits for so that ended streams reach their
+    /// clients' whole (their last chunk sent) before the daemon closes the sockets.
+    let streaming = ConnectionCount()
 
     private struct Work {
         var accepting = true
@@ -233,6 +236,12 @@ public final class MicroHTTPDServer: Service, Sendable {
         if !context.suspended.waitUntilNone(timeout: .seconds(5)) {
             logger.warning(
                 "connections still suspended at shutdown", metadata: ["connections": "\(context.suspended.count)"])
+        }
+        // A client that stopped reading cannot hold shutdown up for long.
+        if !context.streaming.waitUntilNone(timeout: .seconds(2)) {
+            logger.notice(
+                "event streams not finished sending at shutdown; their connections are closed",
+                metadata: ["streams": "\(context.streaming.count)"])
         }
         MHD_stop_daemon(handle.raw)
         Unmanaged.passUnretained(context).release()
