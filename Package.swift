@@ -11,6 +11,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Metrics: swift-metrics in the libraries, swift-prometheus behind it in the executable (GET /metrics).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // Test only: parse and validate openapi/openapi.yaml.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0"),
@@ -34,13 +37,17 @@ let package = Package(
             dependencies: [
                 "JSON", "JobModel",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Job records as JSON snapshot files.
         .target(
             name: "Store",
-            dependencies: ["JSON", "JobModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "JSON", "JobModel", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         // Job records, verb gate, image-root confinement; drives QMP.
         .target(
@@ -48,6 +55,7 @@ let package = Package(
             dependencies: [
                 "JSON", "JobModel", "QMP", "Store",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // HTTP: router, routes, RFC 9457 problems, and the libmicrohttpd server; serves openapi/openapi.yaml.
@@ -57,6 +65,7 @@ let package = Package(
             dependencies: [
                 "JSON", "JobModel", "Jobs", "CMicroHTTPD", "CGnuTLS",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             plugins: ["EmbedOpenAPI"]
@@ -70,6 +79,8 @@ let package = Package(
                 "Gateway", "JSON", "Jobs", "QMP", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -93,7 +104,7 @@ let package = Package(
             dependencies: ["JSON", "JobModel", "QMP", "TestSupport", .product(name: "Logging", package: "swift-log")],
             exclude: [
                 "Support/stallfs.py", "Support/generated_client_backup.py", "Support/openapi_generator_client.py",
-                "Support/schemathesis.toml", "Support/schemathesis_hooks.py",
+                "Support/schemathesis.toml", "Support/schemathesis_hooks.py", "Support/parse_metrics.py",
             ]),
     ]
 )

@@ -3,7 +3,8 @@
 # libmicrohttpd-dev, pkg-config, QEMU for this host's architecture, and qemu-utils (qemu-img, qemu-io).
 # With JOBGATE_DEPS=test (scripts/test.sh) also what the tests need: python3-fusepy (a stalled FUSE mount) and
 # python3-venv (the Python tools of requirements-test.txt), openssl (a certificate for the HTTPS test),
-# chromium and chromium-driver (the browser test), a Java runtime (OpenAPI Generator's client test).
+# chromium and chromium-driver (the browser test), a Java runtime (OpenAPI Generator's client test), nginx
+# (the reverse-proxy test, with deploy/nginx/jobgate.conf).
 # The Swift 6 toolchain itself is not a Debian package: it must be on PATH (or in /opt/swift/usr/bin).
 set -euo pipefail
 
@@ -17,7 +18,7 @@ case "$(uname -m)" in
 esac
 packages=(libmicrohttpd-dev pkg-config "$qemu_pkg" qemu-utils curl ca-certificates)
 if [ "${JOBGATE_DEPS:-}" = test ]; then
-  packages+=(python3-fusepy python3-venv openssl chromium chromium-driver default-jre-headless)
+  packages+=(python3-fusepy python3-venv openssl chromium chromium-driver default-jre-headless nginx)
 fi
 
 missing=()

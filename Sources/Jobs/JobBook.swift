@@ -215,6 +215,15 @@ public final class JobBook: Sendable {
         state.withLock { $0.live }
     }
 
+    /// How many jobs (their current runs) are in each status, by type (nil: a job jobgate never learnt the type of).
+    public func census() -> [JobStatus: [JobType?: Int]] {
+        state.withLock { state in
+            var counts: [JobStatus: [JobType?: Int]] = [:]
+            for record in state.current.values { counts[record.status, default: [:]][record.type, default: 0] += 1 }
+            return counts
+        }
+    }
+
     /// The number of records, all runs included.
     public var count: Int {
         state.withLock { state in state.current.count + state.earlier.values.reduce(0) { $0 + $1.count } }

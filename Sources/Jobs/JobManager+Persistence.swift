@@ -25,7 +25,9 @@ extension JobManager {
             logger.error("refusing to change a finished record", metadata: ["job_id": "\(record.id)"])
             return true
         }
-        let announcing = durably && latest(record.id)?.status != record.status
+        let previous = latest(record.id)
+        let announcing = durably && previous?.status != record.status
+        JobMetrics.observe(record, previous: previous)
         return stage(.put(record, announcing: announcing), of: record, durably: durably)
     }
 

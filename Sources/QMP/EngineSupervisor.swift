@@ -33,6 +33,8 @@ public actor EngineSupervisor: Service {
     private var isShuttingDown = false
     /// Why the next engine jobgate starts replaces the previous one, when jobgate itself ended it.
     private var pendingReplacementReason: String?
+    /// Whether an engine ever answered: a start after that is a restart (`jobgate_engine_restarts_total`).
+    private var hasConnected = false
 
     public init(
         mode: Mode, client: QMPClient, status: EngineStatus, liveness: Liveness = Liveness(),
@@ -142,6 +144,7 @@ public actor EngineSupervisor: Service {
                         metadata: ["pid": "\(host.runningPID().map(String.init) ?? "unknown")"])
                 }
                 pendingReplacementReason = nil
+                hasConnected = true
                 return greeting
             } catch QMPError.connectFailed {
                 if let stale = host.runningPID() {
@@ -150,10 +153,12 @@ public actor EngineSupervisor: Service {
                     await host.stop(grace: .seconds(2))
                 }
                 try await host.start()
+                if hasConnected { QMPMetrics.engineReplaced() }
                 pendingReplacementReason = pendingReplacementReason ?? "the QEMU engine exited"
                 status.noteEngine(replacedBecause: pendingReplacementReason)
                 let greeting = try await client.connect(socketPath: host.socketPath)
                 pendingReplacementReason = nil
+                hasConnected = true
                 return greeting
             }
         }

@@ -266,6 +266,10 @@ public actor QMPClient: QMPExecuting {
 
     private func finish(_ id: Int64, with result: Result<JSONValue, any Error>) {
         guard let entry = pending.removeValue(forKey: id) else { return }
+        var timedOut = false
+        if case .failure(let error) = result, case QMPError.timeout = error { timedOut = true }
+        QMPMetrics.commandFinished(
+            entry.command, after: clock.now - (entry.deadline - entry.timeout), timedOut: timedOut)
         entry.continuation.resume(with: result)
     }
 

@@ -44,13 +44,21 @@ struct JournalFile {
         if needsNewline { bytes.insert(UInt8(ascii: "\n"), at: 0) }
         let start = end!
         if start + bytes.count > allocated { try extend(descriptor, toHold: start + bytes.count) }
-        guard Self.writeAll(bytes, to: descriptor, at: start), !durable || fdatasync(descriptor) == 0 else {
+        guard Self.writeAll(bytes, to: descriptor, at: start), !durable || Self.syncData(descriptor) else {
             let reason = AtomicFile.lastError()
             _ = Self.writeAll(Data(count: bytes.count), to: descriptor, at: start)
             throw StoreError.io(step: "append to \(path)", reason: reason)
         }
         end = start + bytes.count
         needsNewline = false
+    }
+
+    /// fdatasync, timed for `jobgate_journal_fsync_duration_seconds`.
+    private static func syncData(_ descriptor: Int32) -> Bool {
+        let started = ContinuousClock.now
+        let synced = fdatasync(descriptor) == 0
+        StoreMetrics.journalSynced(after: .now - started)
+        return synced
     }
 
     /// Closes the file (it is opened again by the next append).

@@ -136,6 +136,9 @@ struct JobgateCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Log lines on standard error: text, or json (one object per line, for log shippers).")
+    var logFormat: LogFormat = .text
+
     func validate() throws {
         _ = try ListenAddress(listen)
         _ = try retentionPolicy()
@@ -161,11 +164,20 @@ struct JobgateCommand: AsyncParsableCommand {
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let level = logLevel
+        let format = logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
+        let metrics = MetricsSetup.bootstrap()
         let logger = Logger(label: "jobgate")
         let address = try ListenAddress(listen)
         let access = try makeAccessControl(address: address, logger: logger)
@@ -214,7 +226,7 @@ struct JobgateCommand: AsyncParsableCommand {
             manager: manager, catalog: catalog, secrets: SecretCatalog(engine: client),
             ledger: IdempotencyLedgerAdapter(
                 ledger: try IdempotencyLedger(dataDirectory: dataDirectory, health: storage, logger: logger)),
-            tickets: access.tickets)
+            tickets: access.tickets, metrics: metrics)
 
         var serverConfiguration = MicroHTTPDServer.Configuration(
             host: address.host, port: address.port, threadPoolSize: threads)
@@ -291,6 +303,11 @@ struct JobgateCommand: AsyncParsableCommand {
 extension EngineHost.Kind: ExpressibleByArgument {}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--log-format`.
+enum LogFormat: String, CaseIterable, ExpressibleByArgument {
+    case text, json
+}
 
 /// Runs the job manager's event loop as a service, until graceful shutdown.
 struct JobManagerService: Service {

@@ -53,7 +53,7 @@ import Yams
     @Test("GET /openapi.yaml serves this very file, without a token")
     func servedSpec() throws {
         let router = Self.router()
-        guard case .found(let handler, _) = router.match(method: "GET", path: "/openapi.yaml"),
+        guard case .found(let handler, _, _) = router.match(method: "GET", path: "/openapi.yaml"),
             case .immediate(let body) = handler
         else {
             Issue.record("GET /openapi.yaml is not an immediate route")

@@ -14,6 +14,8 @@ public struct Request: Sendable {
     public var parameters: [String: String] = [:]
     /// Who sent it, by token name (`AccessControl`); nil without authentication.
     public var principal: Principal?
+    /// The route pattern it matched (`/jobs/:id`), set by the router; nil if it matched none.
+    public var route: String?
 
     public init(
         method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],

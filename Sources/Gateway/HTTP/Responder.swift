@@ -38,16 +38,19 @@ public struct Responder: Sendable {
 
     /// Routes `request`. Called from a libmicrohttpd thread; must not block.
     public func handle(_ request: Request) -> Outcome {
+        let started = ContinuousClock.now
         var request = request
         switch admit(&request) {
         case .ready(let response):
             let response = access.decorate(response, for: request)
             log(request, response)
+            RequestMetrics.answered(request, response, after: .now - started)
             return .ready(response)
         case .deferred(let work):
             return .deferred { [self, request] in
                 let response = access.decorate(await work(), for: request)
                 log(request, response)
+                RequestMetrics.answered(request, response, after: .now - started)
                 return response
             }
         }
@@ -67,7 +70,7 @@ public struct Responder: Sendable {
             return .ready(problem.response(instance: request.path))
         case .proceed(let admitted):
             request = admitted
-            return route(request)
+            return route(&request)
         }
     }
 
@@ -82,7 +85,8 @@ public struct Responder: Sendable {
             ])
     }
 
-    private func route(_ request: Request) -> Outcome {
+    /// Routes `request`, noting the pattern it matched in it.
+    private func route(_ request: inout Request) -> Outcome {
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
             return .ready(Problem.routeNotFound(request.path).response(instance: request.path))
@@ -90,7 +94,8 @@ public struct Responder: Sendable {
             return .ready(
                 Problem.methodNotAllowed(request.method, path: request.path, allowed: allowed)
                     .response(instance: request.path))
-        case .found(let handler, let parameters):
+        case .found(let handler, let parameters, let pattern):
+            request.route = pattern
             if !Self.readOnlyMethods.contains(request.method), let refusal = storageRefusal() {
                 return .ready(
                     Problem.storageFailing(dataDirectory: refusal.dataDirectory, reason: refusal.reason)

@@ -26,7 +26,7 @@ public struct Router: Sendable {
 
     /// What `match` found.
     public enum Match: Sendable {
-        case found(Handler, parameters: [String: String])
+        case found(Handler, parameters: [String: String], pattern: String)
         /// The path exists with other methods.
         case methodNotAllowed(allowed: [String])
         case notFound
@@ -66,7 +66,7 @@ public struct Router: Sendable {
         let candidates = routes(for: path)
         let method = method == "HEAD" ? "GET" : method
         if let route = candidates.first(where: { $0.route.method == method }) {
-            return .found(route.route.handler, parameters: route.parameters)
+            return .found(route.route.handler, parameters: route.parameters, pattern: route.route.pattern)
         }
         return candidates.isEmpty ? .notFound : .methodNotAllowed(allowed: candidates.map(\.route.method))
     }

@@ -2,10 +2,12 @@ import Jobs
 
 /// Every route jobgate serves, in one table (the OpenAPI test compares it with openapi/openapi.yaml).
 public enum GatewayRoutes {
-    /// - Parameter secrets: where `secret` objects are added.
+    /// - Parameters:
+    ///   - secrets: where `secret` objects are added.
+    ///   - metrics: the Prometheus text of the metrics backend (`GET /metrics`); empty without one.
     public static func makeRouter(
         manager: JobManager, catalog: NodeCatalog, secrets: SecretCatalog, ledger: (any IdempotencyStoring)? = nil,
-        tickets: EventTickets = EventTickets()
+        tickets: EventTickets = EventTickets(), metrics: @escaping @Sendable () -> [UInt8] = { [] }
     ) -> Router {
         var router = Router()
         HealthRoutes(manager: manager).register(in: &router)
@@ -15,6 +17,7 @@ public enum GatewayRoutes {
         SecretRoutes(catalog: secrets).register(in: &router)
         SpecRoutes().register(in: &router)
         DashboardRoutes().register(in: &router)
+        MetricsRoutes(manager: manager, exposition: metrics).register(in: &router)
         return router
     }
 }

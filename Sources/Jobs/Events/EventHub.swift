@@ -133,12 +133,16 @@ public final class EventHub: Sendable {
     /// subscribers and bursts (the progress of every running job is sampled at the same moment).
     public func append(contentsOf events: [JobEvent]) {
         let logged = events.map { Logged(event: $0, bytes: encoding.encode($0)) }
-        state.withLock { state in
-            for entry in logged { add(entry, to: &state) }
+        let dropped = state.withLock { state in
+            logged.reduce(0) { dropped, entry in dropped + add(entry, to: &state) }
         }
+        EventMetrics.published(events)
+        EventMetrics.dropped(dropped)
     }
 
-    private func add(_ entry: Logged, to state: inout State) {
+    /// - Returns: how many subscribers it ended for falling too far behind.
+    private func add(_ entry: Logged, to state: inout State) -> Int {
+        var dropped = 0
         let event = entry.event
         let oldHead = state.head
         state.log.append(entry)
@@ -166,11 +170,13 @@ public final class EventHub: Sendable {
                 subscriber.position = head
                 subscriber.frameOffset = 0
                 subscriber.ending = true
+                dropped += 1
                 Self.wake(&subscriber)
             } else {
                 Self.wake(&subscriber)
             }
         }
+        return dropped
     }
 
     /// Subscribes from `cursor` (nil: from now). A cursor whose events are all still known is replayed from the
@@ -183,7 +189,9 @@ public final class EventHub: Sendable {
     public func subscribe(filter: EventFilter, after cursor: EventID?, current: EventID, endsWithJob: String? = nil)
         throws(Refusal) -> EventSubscription
     {
-        try state.withLock { state throws(Refusal) in
+        var resync: String?
+        defer { if let resync { EventMetrics.resynced(reason: resync) } }
+        return try state.withLock { state throws(Refusal) in
             guard !state.closed else { throw .shuttingDown }
             var pending = encoding.retry(milliseconds: configuration.retryMilliseconds)
             var after = current
@@ -195,6 +203,7 @@ public final class EventHub: Sendable {
                 } else {
                     let reason = cursor > current ? "unknown-cursor" : "cursor-too-old"
                     pending.append(resyncFrame(reason: reason, resumeAt: current))
+                    resync = reason
                 }
             }
             let key = state.nextSubscriber

@@ -15,7 +15,8 @@ final class WebDriver: Sendable {
     let port: UInt16
     let session: String
 
-    static func start() async throws -> WebDriver {
+    /// - Parameter browserArguments: more Chromium switches (e.g. `--host-resolver-rules`).
+    static func start(browserArguments: [String] = []) async throws -> WebDriver {
         let chromedriver = try #require(
             ChildProcess.find("chromedriver"), "chromedriver is not installed (chromium-driver; scripts/deps.sh)")
         let chromium = try #require(ChildProcess.find("chromium"), "chromium is not installed (scripts/deps.sh)")
@@ -26,11 +27,15 @@ final class WebDriver: Sendable {
             (try? await Self.call(port, "GET", "/status").status) == 200
         }
         try #require(up, "chromedriver did not answer: \(driver.output)")
-        let capabilities = #"""
-            {"capabilities":{"alwaysMatch":{"browserName":"chrome","goog:loggingPrefs":{"browser":"ALL"},
-             "goog:chromeOptions":{"binary":"\#(chromium)","args":["--headless=new","--no-sandbox","--disable-gpu",
-             "--disable-dev-shm-usage","--no-first-run"]}}}}
-            """#
+        let switches =
+            ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+            + browserArguments
+        let options: JSONValue = [
+            "browserName": "chrome", "goog:loggingPrefs": ["browser": "ALL"],
+            "goog:chromeOptions": ["binary": .string(chromium), "args": .array(switches.map(JSONValue.string))],
+        ]
+        let capabilities = String(
+            decoding: JSONValue.object(["capabilities": ["alwaysMatch": options]]).serialized(), as: UTF8.self)
         let answer = try await call(port, "POST", "/session", capabilities)
         let session = try #require(answer.json["value"]?["sessionId"]?.stringValue, "no session: \(answer.json)")
         _ = try await call(port, "POST", "/session/\(session)/timeouts", #"{"script":30000}"#)
