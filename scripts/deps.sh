@@ -4,7 +4,7 @@
 # With JOBGATE_DEPS=test (scripts/test.sh) also what the tests need: python3-fusepy (a stalled FUSE mount) and
 # python3-venv (the Python tools of requirements-test.txt), openssl (a certificate for the HTTPS test),
 # chromium and chromium-driver (the browser test), a Java runtime (OpenAPI Generator's client test), nginx
-# (the reverse-proxy test, with deploy/nginx/jobgate.conf).
+# (the reverse-proxy test, with deploy/nginx/jobgate.conf), systemd (systemd-analyze checks the unit in deploy/).
 # The Swift 6 toolchain itself is not a Debian package: it must be on PATH (or in /opt/swift/usr/bin).
 set -euo pipefail
 
@@ -18,7 +18,7 @@ case "$(uname -m)" in
 esac
 packages=(libmicrohttpd-dev pkg-config "$qemu_pkg" qemu-utils curl ca-certificates)
 if [ "${JOBGATE_DEPS:-}" = test ]; then
-  packages+=(python3-fusepy python3-venv openssl chromium chromium-driver default-jre-headless nginx)
+  packages+=(python3-fusepy python3-venv openssl chromium chromium-driver default-jre-headless nginx systemd)
 fi
 
 missing=()

@@ -18,4 +18,7 @@ swift format lint --strict -r Sources Tests
 python3 scripts/check-locks.py
 swift build --product jobgate
 export JOBGATE_BINARY="$(swift build --show-bin-path)/jobgate"
+# The Dockerfile, the systemd unit and the Kubernetes manifests, checked by hadolint, systemd-analyze and
+# kubernetes-validate.
+scripts/check-deploy.sh
 swift test "$@"

@@ -255,48 +255,17 @@ struct JobgateCommand: AsyncParsableCommand {
             services: [supervisor, JobManagerService(manager: manager, signals: client.signals), server],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        try await group.run()
-    }
-
-    /// `--retain-age` and `--retain-count` as a policy.
-    func retentionPolicy() throws -> RetentionPolicy {
-        var policy = RetentionPolicy()
-        if retainAge == "forever" {
-            policy.maxAge = nil
-        } else {
-            let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-            guard let unit = retainAge.last.flatMap({ units[$0] }), let value = Int64(retainAge.dropLast()), value >= 0
-            else { throw ValidationError("--retain-age must be a number with s, m, h or d (e.g. 30d), or 'forever'") }
-            policy.maxAge = .seconds(value * unit)
-        }
-        if retainCount == "unlimited" {
-            policy.maxCount = nil
-        } else {
-            guard let count = Int(retainCount), count >= 0 else {
-                throw ValidationError("--retain-count must be a non-negative number, or 'unlimited'")
+        // Under systemd's Type=notify: READY=1 once /readyz would answer 200.
+        let notifying = SystemdNotifier().map { notifier in
+            Task {
+                await notifier.notifyWhenReady {
+                    if case .ready = manager.readiness { return true }
+                    return false
+                }
             }
-            policy.maxCount = count
         }
-        return policy
-    }
-
-    /// Raises the soft limit of open files towards `wanted` (each connection is a descriptor), up to the hard
-    /// limit; says so if that is not enough.
-    private static func raiseFileLimit(to wanted: Int, logger: Logger) {
-        var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(wanted)
-        else { return }
-        limit.rlim_cur = min(rlim_t(wanted), limit.rlim_max)
-        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        if limit.rlim_cur < rlim_t(wanted) {
-            logger.warning(
-                "the open-file limit is below --max-connections", metadata: ["limit": "\(limit.rlim_cur)"])
-        }
-    }
-
-    private static func makeDirectory(_ path: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return URL(fileURLWithPath: path).standardizedFileURL.path
+        defer { notifying?.cancel() }
+        try await group.run()
     }
 }
 
@@ -307,26 +276,4 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 /// `--log-format`.
 enum LogFormat: String, CaseIterable, ExpressibleByArgument {
     case text, json
-}
-
-/// Runs the job manager's event loop as a service, until graceful shutdown.
-struct JobManagerService: Service {
-    let manager: JobManager
-    let signals: QMPSignalQueue
-
-    func run() async throws {
-        // Loading runs while the engine starts; engine signals wait in the stream until it is done, and
-        // `/readyz` says 503 until then.
-        await manager.restore()
-        await withDiscardingTaskGroup { group in
-            group.addTask { await manager.pollProgress() }
-            group.addTask { await manager.events.runHeartbeats() }
-            await withGracefulShutdownHandler {
-                await manager.run(signals: signals)
-            } onGracefulShutdown: {
-                signals.finish()
-            }
-            group.cancelAll()
-        }
-    }
 }

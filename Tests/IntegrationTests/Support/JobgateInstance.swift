@@ -35,9 +35,11 @@ final class JobgateInstance: Sendable {
     }
 
     /// Starts jobgate and waits until it listens (and, unless `waitForEngine` is false, until `/readyz` is 200).
+    /// - Parameter environment: variables set for jobgate besides the test's own (through `env`, which execs it:
+    ///   the pid is jobgate's).
     static func start(
         dataDirectory: String? = nil, port: UInt16 = 0, arguments: [String] = ["--stop-engine-on-exit"],
-        waitForEngine: Bool = true, logPath: String? = nil
+        waitForEngine: Bool = true, logPath: String? = nil, environment: [String: String] = [:]
     ) async throws -> JobgateInstance {
         try #require(
             FileManager.default.isExecutableFile(atPath: binary),
@@ -45,9 +47,12 @@ final class JobgateInstance: Sendable {
         let directory = try dataDirectory ?? makeDataDirectory()
         let log = logPath ?? directory + "/jobgate.out"
         let offset = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
-        let process = try ChildProcess(
-            binary, ["--listen", "127.0.0.1:\(port)", "--data-dir", directory, "--log-level", "debug"] + arguments,
-            outputPath: log)
+        let command =
+            [binary, "--listen", "127.0.0.1:\(port)", "--data-dir", directory, "--log-level", "debug"] + arguments
+        let process =
+            environment.isEmpty
+            ? try ChildProcess(command[0], Array(command.dropFirst()), outputPath: log)
+            : try ChildProcess("/usr/bin/env", environment.map { "\($0)=\($1)" } + command, outputPath: log)
         var bound: UInt16?
         let listening = await eventually(timeout: .seconds(20)) {
             let text = String(process.output.dropFirst(offset))
