@@ -3,6 +3,7 @@
 # the image's own entrypoint and command, and runs a backup through it over HTTP, checking the copy with
 # qemu-img; then checks the HEALTHCHECK command and that SIGTERM stops it cleanly.
 #
+# The image is built in Docker's format, as `docker build` makes it (OCI's has no HEALTHCHECK).
 # The base images are made here, not pulled: debian:bookworm-slim with debootstrap (minbase) from Debian's
 # mirror, and a Swift build image from it plus the toolchain in /opt/swift and the Swift package mirror in
 # /opt/swift-packages. They are kept in buildah's storage, so a second run builds only jobgate.
@@ -26,7 +27,14 @@ base=docker.io/library/debian:bookworm-slim
 builder="localhost/jobgate-swift:${swift_version:-6}-bookworm"
 work="$(mktemp -d /var/tmp/jobgate-container.XXXXXX)"
 container=""
+runner=""
 cleanup() {
+  # A failed run leaves nothing behind: the container's jobgate (and with it the engine) is stopped first.
+  if [ -n "$runner" ] && kill -0 "$runner" 2>/dev/null; then
+    pkill -TERM -f -- "tini -- /usr/local/bin/jobgate --listen 0.0.0.0:$port" || true
+    for _ in $(seq 1 50); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$runner" 2>/dev/null || true
+  fi
   [ -n "$container" ] && buildah rm "$container" >/dev/null 2>&1
   rm -rf "$work"
 }
@@ -66,7 +74,7 @@ fi
 
 step "building localhost/jobgate:test from the Dockerfile"
 started=$SECONDS
-buildah bud --isolation chroot --pull=never --layers --build-arg "SWIFT_IMAGE=$builder" \
+buildah bud --isolation chroot --pull=never --layers --format docker --build-arg "SWIFT_IMAGE=$builder" \
   -t localhost/jobgate:test . >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; exit 1; }
 step "built in $((SECONDS - started)) s"
 
@@ -111,13 +119,23 @@ curl -sf "$base_url/readyz" >&2 || { echo; cat "$work/jobgate.log" >&2; exit 1; 
 echo >&2
 
 step "a backup through the container's jobgate"
+# One API call that must answer `expected`; otherwise its answer and jobgate's log are shown.
+call() {
+  local expected="$1"; shift
+  local status
+  status="$(curl -s "${auth[@]}" -o "$work/answer.json" -w '%{http_code}' "$@")"
+  if [ "$status" != "$expected" ]; then
+    echo "container-test: $* answered $status, not $expected: $(cat "$work/answer.json")" >&2
+    tail -20 "$work/jobgate.log" >&2
+    exit 1
+  fi
+}
 for name in src dst; do
-  curl -sf "${auth[@]}" -o /dev/null --json \
+  call 201 --json \
     "{\"node-name\":\"$name\",\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":\"$name.qcow2\"}}" \
     "$base_url/nodes"
 done
-curl -sf "${auth[@]}" -o /dev/null --json '{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full"}' \
-  "$base_url/jobs"
+call 201 --json '{"type":"backup","id":"b0","device":"src","target":"dst","sync":"full"}' "$base_url/jobs"
 for _ in $(seq 1 300); do
   curl -sf "${auth[@]}" "$base_url/jobs/b0" | grep -q '"status":"null"' && break
   sleep 0.1
@@ -125,7 +143,7 @@ done
 record="$(curl -sf "${auth[@]}" "$base_url/jobs/b0")"
 echo "$record" | python3 -c 'import json, sys; r = json.load(sys.stdin); print("container-test: b0", r["status"], r["stats"]["outcome"], r["current-progress"], "bytes", file=sys.stderr); sys.exit(0 if r["stats"]["outcome"] == "completed" else 1)'
 for name in src dst; do
-  curl -sf "${auth[@]}" -o /dev/null -X DELETE "$base_url/nodes/$name"
+  call 204 -X DELETE "$base_url/nodes/$name"
 done
 qemu-img compare -f qcow2 -F qcow2 "$work/data/images/src.qcow2" "$work/data/images/dst.qcow2" >&2
 
