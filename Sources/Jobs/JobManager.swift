@@ -21,6 +21,8 @@ public actor JobManager {
     let engine: any QMPExecuting
     let confinement: JobConfinement
     let status: EngineStatus
+    /// The engine it drives, by name (`GET /engines`).
+    public nonisolated let engineIdentity: EngineIdentity
     let logger: Logger
     /// Where records are persisted; nil keeps them in memory only (unit tests).
     let store: SnapshotStore?
@@ -72,8 +74,10 @@ public actor JobManager {
         engine: any QMPExecuting, policy: ImageRootPolicy, status: EngineStatus, store: SnapshotStore? = nil,
         journal: EventJournal? = nil, storage: StorageHealth = StorageHealth(dataDirectory: ""),
         retention: RetentionPolicy = RetentionPolicy(), book: JobBook = JobBook(), events: EventHub,
-        nodes: NodeCatalog? = nil, descriptors: ImageDescriptors? = nil, logger: Logger
+        nodes: NodeCatalog? = nil, descriptors: ImageDescriptors? = nil,
+        engineIdentity: EngineIdentity = EngineIdentity(socketPath: "", isOwned: true), logger: Logger
     ) {
+        self.engineIdentity = engineIdentity
         self.storage = storage
         self.nodes = nodes
         self.events = events

@@ -18,6 +18,9 @@ public final class EngineStatus: Sendable {
         public var replacedEngineBecause: String?
         /// Set while the connected engine does not answer its liveness probes: since when.
         public var unresponsiveSince: Date?
+        /// Since when jobgate has had no connection to the engine (from jobgate's start, or the drop); nil while
+        /// connected.
+        public var disconnectedSince: Date? = Date()
 
     }
 
@@ -31,7 +34,7 @@ public final class EngineStatus: Sendable {
         state.withLock {
             $0 = Snapshot(
                 isConnected: true, version: greeting.version, package: greeting.package, lastProblem: nil,
-                connectedSince: Date(), replacedEngineBecause: $0.replacedEngineBecause)
+                connectedSince: Date(), replacedEngineBecause: $0.replacedEngineBecause, disconnectedSince: nil)
         }
     }
 
@@ -55,6 +58,7 @@ public final class EngineStatus: Sendable {
     public func markDisconnected(_ problem: String) {
         state.withLock {
             $0.unresponsiveSince = nil
+            if $0.isConnected || $0.disconnectedSince == nil { $0.disconnectedSince = Date() }
             $0.isConnected = false
             $0.lastProblem = problem
             $0.connectedSince = nil

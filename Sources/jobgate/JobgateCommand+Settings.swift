@@ -2,12 +2,21 @@ import ArgumentParser
 import Foundation
 import Jobs
 import Logging
+import QMP
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 extension JobgateCommand {
+    /// The engine as `GET /engines` names it: `local`, its QMP socket, and whether jobgate started it.
+    static func identity(of mode: EngineSupervisor.Mode) -> EngineIdentity {
+        switch mode {
+        case .owned(let host, _): EngineIdentity(socketPath: host.socketPath, isOwned: true)
+        case .external(let socketPath): EngineIdentity(socketPath: socketPath, isOwned: false)
+        }
+    }
+
     /// `--retain-age` and `--retain-count` as a policy.
     func retentionPolicy() throws -> RetentionPolicy {
         var policy = RetentionPolicy()

@@ -220,7 +220,8 @@ struct JobgateCommand: AsyncParsableCommand {
         let manager = JobManager(
             engine: client, policy: policy, status: status, store: store,
             journal: journal, storage: storage, retention: try retentionPolicy(),
-            book: JobBook(epoch: try store.nextEpoch()), events: events, nodes: catalog, logger: logger)
+            book: JobBook(epoch: try store.nextEpoch()), events: events, nodes: catalog,
+            engineIdentity: Self.identity(of: mode), logger: logger)
 
         let router = GatewayRoutes.makeRouter(
             manager: manager, catalog: catalog, secrets: SecretCatalog(engine: client),

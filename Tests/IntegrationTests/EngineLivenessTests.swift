@@ -40,6 +40,9 @@ extension Integration {
                 #expect(failed < .seconds(1), "GET /nodes waited for the stopped engine")
                 #expect(ContinuousClock.now - stopped < .seconds(6))
                 #expect(try await gate.http.get("/healthz").status == 200)
+                let engines = try await gate.http.get("/engines/local").json
+                #expect(
+                    engines?["state"] == "unresponsive" && engines?["owned"] == true, "\(engines ?? .null)")
                 // Silent for --qmp-timeout: killed and replaced; the backup ended with it.
                 let replaced = try await eventually(timeout: .seconds(30)) {
                     try await gate.http.get("/readyz").status == 200 && gate.enginePID != engine

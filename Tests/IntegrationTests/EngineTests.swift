@@ -83,5 +83,60 @@ extension Integration {
             #expect(status == 0, "jobgate did not exit cleanly on SIGTERM:\n\(gate.process.output)")
             #expect(kill(qsd.pid, 0) == 0, "jobgate stopped a QEMU it does not own")
         }
+
+        @Test("GET /engines: local, ready with QEMU's version, its socket, its jobs; 404 for another name")
+        func engineList() async throws {
+            try await JobgateInstance.with { gate in
+                let ready = try await gate.http.get("/readyz").json
+                let list = try #require(try await gate.http.get("/engines").json?["engines"]?.arrayValue)
+                try #require(list.count == 1, "\(list)")
+                let local = list[0]
+                #expect(local["name"] == "local" && local["owned"] == true && local["state"] == "ready", "\(local)")
+                #expect(local["qmp-socket"]?.stringValue?.hasSuffix("/qmp.sock") == true, "\(local)")
+                #expect(local["qemu"]?["version"] == ready?["qemu"]?["version"], "\(local) vs \(ready ?? .null)")
+                #expect(local["since"]?.stringValue != nil && local["jobs"]?["live"] == 0, "\(local)")
+                for name in ["e-s", "e-t"] {
+                    let node = try await gate.http.post(
+                        "/nodes", #"{"node-name":"\#(name)","driver":"null-co","size":1073741824}"#)
+                    try #require(node.status == 201, "\(node.text)")
+                }
+                _ = try await gate.createJob(
+                    #"{"type":"backup","id":"e0","device":"e-s","target":"e-t","sync":"full","speed":1048576}"#)
+                let counted = try await eventually(timeout: .seconds(5)) {
+                    try await gate.http.get("/engines/local").json?["jobs"]?["live"] == 1
+                }
+                let counts = try await gate.http.get("/engines/local").text
+                #expect(counted, "\(counts)")
+                let unknown = try await gate.http.get("/engines/vm9")
+                #expect(unknown.status == 404 && unknown.json?["type"] == "urn:jobgate:problem:unknown-engine")
+                #expect(unknown.json?["detail"]?.stringValue?.contains("local") == true, "\(unknown.text)")
+            }
+        }
+
+        @Test("GET /engines with --qmp-socket: not owned, its socket; connecting, with the reason, once QEMU is gone")
+        func attachedEngineReport() async throws {
+            let directory = try JobgateInstance.makeDataDirectory()
+            let socket = directory + "/vm.sock"
+            let qsd = try ChildProcess(
+                try QemuTools.tool("qemu-storage-daemon"),
+                ["--chardev", "socket,id=m0,path=\(socket),server=on,wait=off", "--monitor", "chardev=m0"],
+                outputPath: directory + "/qsd.out")
+            defer { qsd.signal(SIGKILL) }
+            _ = await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: socket) }
+            try await JobgateInstance.with(
+                dataDirectory: directory, arguments: ["--qmp-socket", socket, "--stop-engine-on-exit"]
+            ) { gate in
+                let attached = try #require(try await gate.http.get("/engines/local").json)
+                #expect(
+                    attached["owned"] == false && attached["qmp-socket"] == .string(socket)
+                        && attached["state"] == "ready", "\(attached)")
+                qsd.signal(SIGKILL)
+                let away = try await eventually(timeout: .seconds(10)) {
+                    try await gate.http.get("/engines/local").json?["state"] == "connecting"
+                }
+                let report = try await gate.http.get("/engines/local").json ?? .null
+                #expect(away && report["problem"]?.stringValue != nil && report["qemu"] != .null, "\(report)")
+            }
+        }
     }
 }

@@ -18,6 +18,7 @@ public enum GatewayRoutes {
         SpecRoutes().register(in: &router)
         DashboardRoutes().register(in: &router)
         MetricsRoutes(manager: manager, exposition: metrics).register(in: &router)
+        EngineRoutes(manager: manager).register(in: &router)
         return router
     }
 }
