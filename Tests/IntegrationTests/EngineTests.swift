@@ -58,19 +58,26 @@ extension Integration {
             }
         }
 
-        @Test("--qmp-socket attaches to an existing QEMU and never stops it; SIGTERM exits cleanly")
-        func externalEngine() async throws {
-            let directory = try JobgateInstance.makeDataDirectory()
+        /// A qemu-storage-daemon with its monitor on `vm.sock` in `directory`, as a VM's QEMU offers one.
+        static func startStorageDaemon(in directory: String) async throws -> (ChildProcess, String) {
             let socket = directory + "/vm.sock"
             let qsd = try ChildProcess(
                 try QemuTools.tool("qemu-storage-daemon"),
                 ["--chardev", "socket,id=m0,path=\(socket),server=on,wait=off", "--monitor", "chardev=m0"],
                 outputPath: directory + "/qsd.out")
+            let up = await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: socket) }
+            try #require(up, "qemu-storage-daemon did not open its monitor: \(qsd.output)")
+            return (qsd, socket)
+        }
+
+        @Test("--qmp-socket attaches to an existing QEMU and never stops it; SIGTERM exits cleanly")
+        func externalEngine() async throws {
+            let directory = try JobgateInstance.makeDataDirectory()
+            let (qsd, socket) = try await Self.startStorageDaemon(in: directory)
             defer {
                 qsd.signal(SIGKILL)
                 try? FileManager.default.removeItem(atPath: directory)
             }
-            _ = await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: socket) }
             let gate = try await JobgateInstance.start(
                 dataDirectory: directory, arguments: ["--qmp-socket", socket, "--stop-engine-on-exit"])
             let ready = try await gate.http.get("/readyz")
@@ -116,13 +123,8 @@ extension Integration {
         @Test("GET /engines with --qmp-socket: not owned, its socket; connecting, with the reason, once QEMU is gone")
         func attachedEngineReport() async throws {
             let directory = try JobgateInstance.makeDataDirectory()
-            let socket = directory + "/vm.sock"
-            let qsd = try ChildProcess(
-                try QemuTools.tool("qemu-storage-daemon"),
-                ["--chardev", "socket,id=m0,path=\(socket),server=on,wait=off", "--monitor", "chardev=m0"],
-                outputPath: directory + "/qsd.out")
+            let (qsd, socket) = try await Self.startStorageDaemon(in: directory)
             defer { qsd.signal(SIGKILL) }
-            _ = await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: socket) }
             try await JobgateInstance.with(
                 dataDirectory: directory, arguments: ["--qmp-socket", socket, "--stop-engine-on-exit"]
             ) { gate in
