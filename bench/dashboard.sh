@@ -16,7 +16,7 @@ JOBGATE_BINARY="$binary" JOBGATE_DASHBOARD_JOBS="$jobs" JOBGATE_DASHBOARD_REPORT
 machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME")"
 browser="$(chromium --version 2>/dev/null | awk '{print $1, $2}')"
 python3 - "$work/report.json" "$machine" "$browser" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  "$(date -u +%Y-%m-%d)" >>bench/RESULTS.md <<'PY'
+  "$(date -u +%Y-%m-%d)" >"$work/section.md" <<'PY'
 import json, sys
 report, machine, browser, commit, day = json.load(open(sys.argv[1])), *sys.argv[2:]
 slowest = ", ".join(f"{f['duration']} ms ({f['scripts']} ms scripts, {f['rendering']} ms rendering)"
@@ -32,6 +32,7 @@ print(f"""
 | --- | --- | --- | --- | --- | --- |
 | {report['events']} | {report['frames']} | {longest} | {report['long']} | {report['gap']} ms | {slowest} |""")
 PY
-tail -8 bench/RESULTS.md
+python3 bench/results.py '## The dashboard under load' <"$work/section.md"
+cat "$work/section.md"
 longest="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["longest"])' "$work/report.json")"
 [ "$longest" -lt 50 ] || { echo "dashboard: the longest task took $longest ms (goal: under 50 ms)" >&2; exit 1; }

@@ -62,5 +62,7 @@ the other; wrk, the server and QEMU share the machine.
 
 $table"
 echo "$section"
-grep -q '^## Reads against libmicrohttpd in C' bench/RESULTS.md || printf '\n## Reads against libmicrohttpd in C: `bench/reads.sh`\n\nEach GET route of jobgate against `bench/reference_server.c` (libmicrohttpd, epoll, a thread pool as large as\njobgate'"'"'s) answering a body of the same size. Goals (issue #13): a finished record at least 0.6x, a live job\nwith stats at least 0.3x with p99 under 5 ms.\n' >> bench/RESULTS.md
-echo "$section" >> bench/RESULTS.md
+echo "$section" | python3 bench/results.py '## Reads against libmicrohttpd in C' \
+  "Each GET route of jobgate against \`bench/reference_server.c\` (libmicrohttpd, epoll, a thread pool as large as
+jobgate's) answering a body of the same size. Goals (issue #13): a finished record at least 0.6x, a live job
+with stats at least 0.3x with p99 under 5 ms."

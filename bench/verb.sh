@@ -10,8 +10,8 @@ qemu="$(command -v "qemu-system-$(uname -m)")"
 machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME"), data dir on $(df -T "$work" | awk 'NR == 2 {print $2}')"
 result="$(python3 bench/verb.py "$binary" "$qemu" "$work" 18195 "${1:-400}")"
 echo "$result"
-python3 - "$result" "$machine" "$(git rev-parse --short HEAD)" <<'PY'
-# Insert the run's table at the end of the "Verb until its event" section of bench/RESULTS.md.
+python3 - "$result" "$machine" "$(git rev-parse --short HEAD)" <<'PY' | python3 bench/results.py '## Verb until its event'
+# The run's table, for the end of the "Verb until its event" section of bench/RESULTS.md.
 import datetime, json, sys
 r, machine, commit = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -23,9 +23,5 @@ rows = [
     "| one 300-byte write + fdatasync in the data dir, in place (the journal's cost) | %d | %.3f | %.3f |" % (r["fdatasync"]["verbs"], r["fdatasync"]["p50_ms"], r["fdatasync"]["p99_ms"]),
     "| ratio jobgate / QMP | | %.2f | %.2f |" % (r["ratio_p50"], r["ratio_p99"]),
     "| floor ratio (QMP + fdatasync) / QMP | | %.2f | |" % r["floor_ratio_p50"], "", ""]
-path = "bench/RESULTS.md"
-text = open(path).read()
-marker = "## Event streams: `bench/sse.sh`"
-at = text.index(marker) if marker in text else len(text)
-open(path, "w").write(text[:at] + "\n".join(rows) + text[at:])
+print("\n".join(rows))
 PY
