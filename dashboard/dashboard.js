@@ -1,7 +1,8 @@
 // jobgate's dashboard: list the jobs, then follow /events from the list's event cursor (no polling for status).
 // Served by jobgate at / with a Content-Security-Policy that allows only its own origin; no external requests.
 // Test hooks: rows carry data-job-id and data-status, verb buttons data-verb; <body> carries data-stream
-// ("open" or "lost"), data-events (events applied) and data-resyncs (how many resync events re-listed).
+// ("open" or "lost"), data-events (events applied) and data-resyncs (how many resync events re-listed); the
+// engine line carries data-states ("local=ready").
 "use strict";
 
 const VERBS = ["pause", "resume", "set-speed", "complete", "finalize", "cancel", "dismiss"];
@@ -375,14 +376,20 @@ function renderAll() {
   for (const record of state.jobs.values()) render(record);
 }
 
+/** The engines (`GET /engines`): each one's state and QEMU version, and the event streams open. */
 async function refreshEngine() {
   try {
-    const ready = await api("GET", "/readyz");
-    const health = await api("GET", "/healthz");
+    const [engines, health] = await Promise.all([api("GET", "/engines"), api("GET", "/healthz")]);
     const streams = health["event-streams"];
-    $("#engine").textContent = `Engine: QEMU ${ready.qemu.version}, ready; ${streams} event stream${streams === 1 ? "" : "s"} open`;
+    const described = engines.engines.map((engine) => {
+      const version = engine.qemu ? `QEMU ${engine.qemu.version}` : "QEMU not yet seen";
+      const why = engine.state === "ready" || !engine.problem ? "" : ` (${engine.problem})`;
+      return `${engine.name}: ${version}, ${engine.state}${why}`;
+    });
+    $("#engine").textContent = `Engine ${described.join("; ")}; ${streams} event stream${streams === 1 ? "" : "s"} open`;
+    $("#engine").dataset.states = engines.engines.map((engine) => `${engine.name}=${engine.state}`).join(",");
   } catch (error) {
-    $("#engine").textContent = `Engine: not ready (${error.message})`;
+    $("#engine").textContent = `Engine: unknown (${error.message})`;
   }
 }
 

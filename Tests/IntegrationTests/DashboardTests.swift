@@ -64,6 +64,15 @@ extension Integration {
                 try await browser.run("return document.body.dataset.stream || null;") == "open"
             }
             try #require(opened, "the page's event stream did not open")
+            // The engine line, from GET /engines: the local engine, ready, with QEMU's version.
+            let engine = try await eventually(timeout: .seconds(5)) {
+                try await browser.run(##"return document.querySelector("#engine").dataset.states || null;"##)
+                    == "local=ready"
+            }
+            let engineText = try await browser.run(##"return document.querySelector("#engine").textContent;"##)
+            let version = try await gate.http.get("/readyz").json?["qemu"]?["version"]?.stringValue ?? "?"
+            #expect(
+                engine && engineText.stringValue?.contains("local: QEMU \(version), ready") == true, "\(engineText)")
 
             // A job created over REST appears within 1 s, and its progress bar moves.
             try await startSlowBackup(gate, id: "web1")
