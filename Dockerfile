@@ -22,18 +22,21 @@ RUN swift build -c release --static-swift-stdlib --product jobgate \
     && install -D -m 0755 "$(swift build -c release --show-bin-path)/jobgate" /out/jobgate
 
 FROM debian:bookworm-slim
-# QEMU for the architecture the image is built for (qemu-system-x86 on amd64, qemu-system-arm on arm64, ...).
-ARG QEMU_PACKAGE=qemu-system-x86
 ARG VERSION=0.0.0-dev
 LABEL org.opencontainers.image.title="jobgate" \
       org.opencontainers.image.description="HTTP/REST gateway with server-sent events for QEMU's storage jobs" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="https://github.com/jobgate/jobgate" \
       org.opencontainers.image.base.name="docker.io/library/debian:bookworm-slim"
-# tini is PID 1: it passes SIGTERM on to jobgate and reaps what exits (the QEMU engine is jobgate's child).
+# QEMU for the architecture the image is built for, as scripts/deps.sh picks it. tini is PID 1: it passes
+# SIGTERM on to jobgate and reaps what exits (the QEMU engine is jobgate's child).
 # hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd12 "${QEMU_PACKAGE}" qemu-utils curl tini \
+RUN case "$(dpkg --print-architecture)" in \
+        amd64) qemu="qemu-system-x86" ;; arm64|armhf) qemu="qemu-system-arm" ;; ppc64el) qemu="qemu-system-ppc" ;; \
+        s390x) qemu="qemu-system-s390x" ;; *) qemu="qemu-system-misc" ;; \
+    esac \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends libmicrohttpd12 "$qemu" qemu-utils curl tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 jobgate \
     && useradd --system --uid 10001 --gid jobgate --home-dir /var/lib/jobgate --shell /usr/sbin/nologin jobgate \
