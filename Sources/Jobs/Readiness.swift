@@ -12,6 +12,12 @@ public enum Readiness: Sendable, Equatable {
     case engineUnresponsive(since: Date)
     /// No engine connection (yet, or any more); the last problem connecting, if any.
     case engineNotConnected(lastProblem: String?)
+
+    /// Whether `/readyz` answers 200.
+    public var isReady: Bool {
+        if case .ready = self { return true }
+        return false
+    }
 }
 
 /// Why the data directory takes no durable writes: the gateway's 507 guard.

@@ -258,12 +258,7 @@ struct JobgateCommand: AsyncParsableCommand {
             logger: logger)
         // Under systemd's Type=notify: READY=1 once /readyz would answer 200.
         let notifying = SystemdNotifier().map { notifier in
-            Task {
-                await notifier.notifyWhenReady {
-                    if case .ready = manager.readiness { return true }
-                    return false
-                }
-            }
+            Task { await notifier.notifyWhenReady { manager.readiness.isReady } }
         }
         defer { notifying?.cancel() }
         try await group.run()

@@ -7,7 +7,7 @@ enum EventMetrics {
     /// subscribers: the engine's delivery, jobgate's journal write and, for status changes, its fdatasync.
     static func published(_ events: [JobEvent], now: Date = Date()) {
         let timer = Timer(label: "jobgate_event_publish_lag_seconds")
-        for case let at? in events.map(\.at) {
+        for at in events.compactMap(\.at) {
             timer.recordNanoseconds(Int64(max(0, now.timeIntervalSince(at)) * 1e9))
         }
     }

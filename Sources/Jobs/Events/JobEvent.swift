@@ -20,17 +20,19 @@ public struct JobEvent: Sendable {
     public let data: JSONValue
     /// When it happened (QEMU's timestamp, or jobgate's sampling), for an event made live; nil for one read back
     /// from the journal. What `jobgate_event_publish_lag_seconds` measures from.
-    public private(set) var at: Date?
+    public let at: Date?
 
     /// - Parameter data: QEMU's event data (an object); `timestamp` is added to it.
     public init(id: EventID, name: String, job: String, jobType: JobType?, data: JSONValue, at timestamp: Date) {
         var members = data.objectValue ?? [:]
         members["timestamp"] = .string(Timestamp.format(timestamp))
-        self.init(id: id, name: name, job: job, jobType: jobType, data: .object(members))
-        self.at = timestamp
+        self.init(id: id, name: name, job: job, jobType: jobType, data: .object(members), happenedAt: timestamp)
     }
 
-    private init(id: EventID, name: String, job: String, jobType: JobType?, data: JSONValue) {
+    private init(
+        id: EventID, name: String, job: String, jobType: JobType?, data: JSONValue, happenedAt: Date? = nil
+    ) {
+        self.at = happenedAt
         self.id = id
         self.name = name
         self.job = job
